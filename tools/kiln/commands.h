@@ -1,0 +1,12 @@
+// Each `kiln` subcommand registers itself on the CLI11 app; the command files only parse flags,
+// call the libraries, and print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace kiln::cli {
+
+void RegisterModelCommands(CLI::App& app);     // kiln model info
+void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
+
+}  // namespace kiln::cli
