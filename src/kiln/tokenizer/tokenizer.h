@@ -13,6 +13,8 @@
 
 namespace kiln::tokenizer {
 
+class SpecialTokenMatcher;
+
 struct EncodeOptions {
   bool add_special = true;     // add BOS/EOS as the vocabulary asks
   bool parse_special = false;  // match control tokens written in the text (chat templates need it)
@@ -31,19 +33,35 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> Create(Vocab vocab);
   static std::unique_ptr<Tokenizer> FromGguf(const gguf::GgufFile& file);
 
-  virtual std::vector<TokenId> Encode(std::string_view text, EncodeOptions options = {}) const = 0;
+  // Splits out special tokens (control tokens only when parse_special; user-defined tokens
+  // always), encodes each run of plain text with EncodeText, and adds BOS/EOS as asked.
+  std::vector<TokenId> Encode(std::string_view text, EncodeOptions options = {}) const;
 
   // The bytes one token stands for in decoded text (may be part of a UTF-8 character).
   virtual std::string TokenToBytes(TokenId id, DecodeOptions options = {}) const = 0;
 
   // The text of a whole sequence; invalid UTF-8 from byte tokens is kept as bytes.
-  virtual std::string Decode(std::span<const TokenId> ids, DecodeOptions options = {}) const = 0;
+  virtual std::string Decode(std::span<const TokenId> ids, DecodeOptions options = {}) const;
 
   const Vocab& vocab() const { return vocab_; }
 
  protected:
-  explicit Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
+  explicit Tokenizer(Vocab vocab);
+
+  // Encodes one run of text that contains no special tokens, appending to `out`.
+  // `after_special` is true at the start of the input and right after a special token
+  // (SentencePiece adds its space prefix there).
+  virtual void EncodeText(std::string_view text, bool after_special,
+                          std::vector<TokenId>& out) const = 0;
+
+  // SentencePiece vocabularies that add a space prefix drop it again from the first decoded piece.
+  bool strips_leading_space() const;
+
   Vocab vocab_;
+
+ private:
+  std::shared_ptr<const SpecialTokenMatcher> special_matcher_;
+  friend class IncrementalDecoder;
 };
 
 // Streams decoded text token by token without ever emitting half a UTF-8 character: bytes of an
@@ -59,8 +77,8 @@ class IncrementalDecoder {
  private:
   const Tokenizer& tokenizer_;
   DecodeOptions options_;
-  std::string pending_;
-  bool first_ = true;
+  std::string pending_;  // bytes of a UTF-8 character not yet complete
+  bool at_start_ = true;  // nothing emitted yet (the leading-space rule applies)
 };
 
 }  // namespace kiln::tokenizer
