@@ -225,7 +225,7 @@ TEST(QuantizeTest, RejectsBadInput) {
 TEST(QuantizeTest, UnalignedDestinationAndExactLevels) {
   // Values already on a Q8_0 grid come back exactly, whatever the destination's alignment.
   std::vector<float> x(64);
-  for (int i = 0; i < 64; ++i) x[i] = static_cast<float>(i % 32 - 16) * 0.5f + (i < 32 ? 0 : 0);
+  for (int i = 0; i < 64; ++i) x[i] = static_cast<float>(i % 32 - 16) * 0.5f;
   x[0] = -63.5f;  // amax / 127 = 0.5, a half-precision value
   x[40] = 63.5f;
   std::vector<std::uint8_t> bytes(RowSizeBytes(TensorType::kQ8_0, 64) + 1);
