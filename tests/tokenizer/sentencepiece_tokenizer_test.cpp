@@ -378,6 +378,16 @@ TEST(SentencePieceMergeTest, TiesGoToTheLeftmostPair) {
   EXPECT_EQ(TinyPieces(v, "yxy"), (std::vector<std::string>{"yx", "y"}));
 }
 
+TEST(SentencePieceMergeTest, PiecesSpanningWordsAreMergedWhenTheVocabularyHasThem) {
+  // Most vocabularies have no piece with a space marker after another character, and the
+  // tokenizer then merges word by word; this one does, so merges must cross the space.
+  auto v = TinyVocab({{"a", -1}, {"b", -1}, {"▁", -1}, {"a▁", -2}, {"a▁b", -3}, {"▁b", -4}}, true);
+  EXPECT_EQ(TinyPieces(v, "a b"), (std::vector<std::string>{"a▁b"}));
+  EXPECT_EQ(TinyPieces(v, "b a b"), (std::vector<std::string>{"b", "▁", "a▁b"}));
+  v = TinyVocab({{"a", -1}, {"b", -1}, {"▁", -1}, {"▁b", -4}, {"▁▁", -1}, {"▁▁b", -1}}, true);
+  EXPECT_EQ(TinyPieces(v, "a  b b"), (std::vector<std::string>{"a", "▁▁b", "▁b"}));
+}
+
 TEST(SentencePieceMergeTest, UnknownCharactersFallBackToBytesOrUnk) {
   auto with_bytes = TinyVocab({{"a", -1}, {"▁", -1}, {"▁a", -1}}, true);
   EXPECT_EQ(TinyPieces(with_bytes, "aé a"),

@@ -81,12 +81,23 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::uint32_t size;
   };
 
+  // Buffers one EncodeText call reuses for all its segments.
+  struct MergeScratch {
+    std::vector<Symbol> symbols;
+    std::vector<Bigram> queue;
+  };
+
   std::optional<TokenId> Find(std::string_view piece) const;
+  // Merges norm[begin, end) into pieces and appends their ids.
+  void EncodeSegment(std::string_view norm, std::size_t begin, std::size_t end,
+                     MergeScratch& scratch, std::vector<TokenId>& out) const;
   void AppendFallback(std::string_view symbol, std::vector<TokenId>& out) const;
 
   // Every piece, as llama.cpp looks them up while merging (all token types); the first id wins.
   std::unordered_map<std::string_view, TokenId> piece_ids_;
   std::size_t max_piece_size_ = 0;
+  // No piece has a space marker after another character, so words can be merged one by one.
+  bool words_are_independent_ = true;
   // The token for each byte of the fallback: "<0xNN>", else the one-byte piece; -1 when neither.
   std::array<TokenId, 256> byte_ids_{};
   // What each token decodes to without render_special.
@@ -107,6 +118,13 @@ SentencePieceTokenizer::SentencePieceTokenizer(Vocab vocab) : Tokenizer(std::mov
     const std::string& piece = vocab_.pieces[i];
     piece_ids_.emplace(piece, static_cast<TokenId>(i));
     max_piece_size_ = std::max(max_piece_size_, piece.size());
+    for (std::size_t pos = piece.find(kSpaceMarker, 1); pos != std::string::npos;
+         pos = piece.find(kSpaceMarker, pos + 1)) {
+      if (pos < kSpaceMarker.size() ||
+          piece.compare(pos - kSpaceMarker.size(), kSpaceMarker.size(), kSpaceMarker) != 0) {
+        words_are_independent_ = false;
+      }
+    }
     switch (vocab_.types[i]) {
       case TokenType::kNormal:
         decoded_[i] = ReplaceSpaceMarkers(piece);
@@ -197,25 +215,48 @@ void SentencePieceTokenizer::EncodeText(std::string_view text, bool after_specia
   }
   const std::string_view norm = normalized;
 
-  std::vector<Symbol> symbols;
-  symbols.reserve(norm.size());
-  for (std::size_t pos = 0; pos < norm.size();) {
+  MergeScratch scratch;
+  if (!words_are_independent_) {
+    EncodeSegment(norm, 0, norm.size(), scratch, out);
+    return;
+  }
+  // Cut before every space marker that follows another character: no piece spans such a cut,
+  // so each word merges exactly as it would within the whole text, in a small queue.
+  std::size_t start = 0;
+  for (std::size_t pos = norm.find(kSpaceMarker, 1); pos != std::string_view::npos;
+       pos = norm.find(kSpaceMarker, pos + kSpaceMarker.size())) {
+    bool after_marker = pos >= kSpaceMarker.size() &&
+                        norm.substr(pos - kSpaceMarker.size(), kSpaceMarker.size()) == kSpaceMarker;
+    if (after_marker) continue;
+    EncodeSegment(norm, start, pos, scratch, out);
+    start = pos;
+  }
+  EncodeSegment(norm, start, norm.size(), scratch, out);
+}
+
+void SentencePieceTokenizer::EncodeSegment(std::string_view norm, std::size_t begin,
+                                           std::size_t end, MergeScratch& scratch,
+                                           std::vector<TokenId>& out) const {
+  std::vector<Symbol>& symbols = scratch.symbols;
+  std::vector<Bigram>& queue = scratch.queue;
+  symbols.clear();
+  queue.clear();
+  for (std::size_t pos = begin; pos < end;) {
     // Each character starts as a symbol of its own. A byte that is not part of a well-formed
     // character is a symbol by itself (llama.cpp would let an invalid lead byte swallow the
     // following bytes, escaped spaces included, so that the text no longer decodes back).
-    std::size_t len = std::max<std::size_t>(WellFormedUtf8Length(norm, pos), 1);
+    std::size_t len = std::max<std::size_t>(WellFormedUtf8Length(norm.substr(0, end), pos), 1);
     auto index = static_cast<std::int32_t>(symbols.size());
-    symbols.push_back({index - 1, pos + len == norm.size() ? -1 : index + 1,
+    symbols.push_back({index - 1, pos + len == end ? -1 : index + 1,
                        static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(len)});
     pos += len;
   }
+  if (symbols.empty()) return;
 
   // A max-heap on score; among equal scores the leftmost pair merges first.
   auto lower_priority = [](const Bigram& a, const Bigram& b) {
     return a.score < b.score || (a.score == b.score && a.left > b.left);
   };
-  std::vector<Bigram> queue;
-  queue.reserve(symbols.size());
   auto try_add = [&](std::int32_t left, std::int32_t right) {
     if (left < 0 || right < 0) return;
     std::size_t size = std::size_t{symbols[left].size} + symbols[right].size;
