@@ -131,7 +131,8 @@ TEST(PreTokenizerTest, ValidUtf8Prefix) {
 TEST(PreTokenizerTest, EveryFamilySplitsLosslesslyIntoNonEmptyPieces) {
   const std::string text =
       "The year 2024: naïve café, ÜBER-cool!\r\n\tДобрый день. 日本語のテキスト、中文，한국어 "
-      "العربية עברית हिन्दी ภาษาไทย 🦙👨\u200d👩 x**2  # ok\n\n\n   trailing  "
+      "العربية עברית हिन्दी ภาษาไทย 🦙👨\u200d👩 x**2  # ok\n\n\n   trailing "
+      " "
       " "
       "it's I'LL we'd \xff\xfe \u00a0\u2009\u3000 e\u0301 ①½ 1e10 -42 3.14";
   for (std::string_view name : SupportedPreTokenizers()) {

@@ -13,6 +13,7 @@
 #include "kiln/tokenizer/pretokenizer.h"
 #include "kiln/tokenizer/tokenizer.h"
 #include "kiln/tokenizer/tokenizer_kinds.h"
+#include "kiln/tokenizer/word_cache.h"
 
 namespace kiln::tokenizer {
 namespace {
@@ -120,6 +121,7 @@ class BytePairTokenizer final : public Tokenizer {
   };
 
   void EncodeWord(std::string_view word, Workspace& ws, std::vector<TokenId>& out) const;
+  void MergeWord(std::string_view word, Workspace& ws, std::vector<TokenId>& out) const;
   void TryAddCandidate(Workspace& ws, std::int32_t left, std::int32_t right) const;
   const TokenText& Text(TokenId id) const;
 
@@ -129,6 +131,7 @@ class BytePairTokenizer final : public Tokenizer {
   // Whole-word lookup for ignore_merges: every token keyed by the bytes it stands for.
   std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>> bytes_to_token_;
   std::vector<TokenText> texts_;
+  mutable detail::WordCache cache_;  // what MergeWord gave for recent words
 };
 
 BytePairTokenizer::BytePairTokenizer(Vocab vocab)
@@ -231,7 +234,14 @@ void BytePairTokenizer::EncodeWord(std::string_view word, Workspace& ws,
       return;
     }
   }
+  if (cache_.Lookup(word, out)) return;
+  const std::size_t first = out.size();
+  MergeWord(word, ws, out);
+  cache_.Insert(word, std::span(out).subspan(first));
+}
 
+void BytePairTokenizer::MergeWord(std::string_view word, Workspace& ws,
+                                  std::vector<TokenId>& out) const {
   auto& symbols = ws.symbols;
   symbols.clear();
   const auto n = static_cast<std::int32_t>(word.size());
