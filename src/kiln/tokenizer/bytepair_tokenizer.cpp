@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <unordered_map>
 
 #include "kiln/base/error.h"
@@ -202,6 +203,10 @@ BytePairTokenizer::BytePairTokenizer(Vocab vocab)
 
 void BytePairTokenizer::EncodeText(std::string_view text, bool /*after_special*/,
                                    std::vector<TokenId>& out) const {
+  // Symbol indices are 32-bit; no real prompt comes near this.
+  if (text.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    Fail("cannot tokenize {} bytes of text at once (at most 2 GiB)", text.size());
+  }
   Workspace ws;
   pre_.Split(text, ws.words);
   for (std::string_view word : ws.words) EncodeWord(word, ws, out);

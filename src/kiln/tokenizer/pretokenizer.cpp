@@ -159,7 +159,7 @@ const std::vector<Family>& Families() {
 
 // Names llama.cpp handles with code of its own (or a different byte encoding) that these
 // regular expressions would only approximate.
-constexpr std::array<std::string_view, 14> kUnsupported = {"kimi-k2",
+constexpr std::array<std::string_view, 13> kUnsupported = {"kimi-k2",
                                                            "afmoe",
                                                            "superbpe",
                                                            "chameleon",
@@ -171,8 +171,7 @@ constexpr std::array<std::string_view, 14> kUnsupported = {"kimi-k2",
                                                            "spark2_5",
                                                            "exaone-moe",
                                                            "granite-embed-multi-97m",
-                                                           "granite-embed-multi-311m",
-                                                           "hybriddna"};
+                                                           "granite-embed-multi-311m"};
 
 const Family* FindFamily(std::string_view pre) {
   for (const Family& f : Families()) {

@@ -29,7 +29,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Builds the tokenizer the vocabulary asks for; kiln::Error for an unsupported kind or
-  // pre-tokenizer, naming it and listing what is supported.
+  // pre-tokenizer, naming it and listing what is supported. A BPE pre-tokenizer name nobody
+  // knows falls back to llama.cpp's "default" with a logged warning (see pretokenizer.h).
   static std::unique_ptr<Tokenizer> Create(Vocab vocab);
   static std::unique_ptr<Tokenizer> FromGguf(const gguf::GgufFile& file);
 
@@ -77,7 +78,7 @@ class IncrementalDecoder {
  private:
   const Tokenizer& tokenizer_;
   DecodeOptions options_;
-  std::string pending_;  // bytes of a UTF-8 character not yet complete
+  std::string pending_;   // bytes of a UTF-8 character not yet complete
   bool at_start_ = true;  // nothing emitted yet (the leading-space rule applies)
 };
 
