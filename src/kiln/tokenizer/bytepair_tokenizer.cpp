@@ -232,16 +232,14 @@ void BytePairTokenizer::EncodeWord(std::string_view word, Workspace& ws,
     if (id >= 0) out.push_back(id);
     return;
   }
-  if (pre_.ignore_merges()) {
-    auto it = bytes_to_token_.find(word);
-    if (it != bytes_to_token_.end()) {
-      out.push_back(it->second);
-      return;
-    }
-  }
   if (cache_.Lookup(word, out)) return;
   const std::size_t first = out.size();
-  MergeWord(word, ws, out);
+  auto whole = pre_.ignore_merges() ? bytes_to_token_.find(word) : bytes_to_token_.end();
+  if (whole != bytes_to_token_.end()) {
+    out.push_back(whole->second);
+  } else {
+    MergeWord(word, ws, out);
+  }
   cache_.Insert(word, std::span(out).subspan(first));
 }
 
