@@ -257,7 +257,7 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
     }
     by_offset.push_back(&t);
   }
-  std::sort(by_offset.begin(), by_offset.end(),
+  std::stable_sort(by_offset.begin(), by_offset.end(),
             [](const TensorInfo* a, const TensorInfo* b) { return a->offset < b->offset; });
   for (std::size_t i = 1; i < by_offset.size(); ++i) {
     const TensorInfo& prev = *by_offset[i - 1];
