@@ -13,33 +13,16 @@
 #include <string>
 
 #include "kiln/gguf/gguf_file.h"
+#include "tools/kiln_process.h"
 
 namespace kiln {
 namespace {
 
 const std::string kModels = std::string(KILN_FIXTURES_DIR) + "/models";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout, and stderr too when asked for
-};
-
-RunResult RunKiln(const std::string& args, bool with_stderr = false) {
-  std::string command = std::string(KILN_BINARY) + " " + args + (with_stderr ? " 2>&1" : "");
-  RunResult r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Quoted(const std::string& path) {
-  return "'" + path + "'";
-}
+using testing::Quoted;
+using testing::RunKiln;
+using testing::RunResult;
 
 nlohmann::json Info(const std::string& path) {
   RunResult r = RunKiln("model info --json " + Quoted(path));
