@@ -47,10 +47,11 @@ for bin in "${targets[@]}"; do
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+  cov=$(sed -n 's/.*DONE *cov: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   new=()
   while IFS= read -r f; do new+=("$f"); done < <(find "$findings" -type f -newer "$marker")
   rm -f "$marker"
-  line="fuzz_$name: ${execs:-?} executions in ${seconds}s (${rate:-?}/s), corpus $(ls "$corpus" | wc -l) inputs, findings: ${#new[@]}"
+  line="fuzz_$name: ${execs:-?} executions in ${seconds}s (${rate:-?}/s), coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs, findings: ${#new[@]}"
   summary+=("$line")
   echo "$line"
   if [ "$rc" -ne 0 ] || [ ${#new[@]} -gt 0 ]; then

@@ -412,6 +412,10 @@ TEST_F(GgufCorruptTest, BadDimensions) {
   b = Copy();
   Patch(b, dims + 8, ~std::uint64_t{0});
   ExpectRefused(b, {"product overflows (dimension 1 is 18446744073709551615)"});
+  b = Copy();  // an empty tensor with a huge row count
+  Patch(b, dims, std::uint64_t{0});
+  Patch(b, dims + 8, std::uint64_t{1} << 61);
+  ExpectRefused(b, {"product overflows (dimension 1 is 2305843009213693952)"});
   b = Copy();
   Patch(b, dims, std::uint64_t{1} << 61);
   ExpectRefused(b, {"product overflows (dimension 0 is"});

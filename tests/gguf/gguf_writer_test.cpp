@@ -202,6 +202,9 @@ TEST_P(GgufWriterAlignmentTest, PlacesTensorsAtAlignedOffsetsAndReadsThemBack) {
     EXPECT_EQ(t.offset, expected_offset);  // packed in order, each padded to the alignment
     expected_offset += (t.byte_size + align - 1) / align * align;
     EXPECT_EQ(t.byte_size, data[i].size());
+    std::uint64_t rows = std::accumulate(kTensors[i].shape.begin() + 1, kTensors[i].shape.end(),
+                                         std::uint64_t{1}, std::multiplies<>());
+    EXPECT_EQ(t.rows(), rows);  // 4 for "empty", whose rows have no elements
     EXPECT_TRUE(std::equal(t.bytes().begin(), t.bytes().end(), data[i].begin(), data[i].end()));
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data) % align, 0u);  // the map is page-aligned
   }
@@ -317,6 +320,8 @@ TEST(GgufWriterTest, RejectsInvalidTensors) {
   EXPECT_NE(e.find("must be 1 to 63 bytes long"), std::string::npos) << e;
   e = add("huge", TensorType::kF32, {std::uint64_t{1} << 40, std::uint64_t{1} << 40}, 0);
   EXPECT_NE(e.find("tensor 'huge' has more than 2^60 elements"), std::string::npos) << e;
+  e = add("huge_empty", TensorType::kF32, {0, std::uint64_t{1} << 40, std::uint64_t{1} << 40}, 0);
+  EXPECT_NE(e.find("tensor 'huge_empty' has more than 2^60 elements"), std::string::npos) << e;
   e = add("unknown", static_cast<TensorType>(4), {1}, 4);
   EXPECT_NE(e.find("unknown tensor type 4"), std::string::npos) << e;
   // Only the valid tensor was kept.

@@ -206,12 +206,16 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
       Fail("{}: {} has {} dimensions (must be 1..{})", name_, what, n_dims, kMaxDims);
     }
     t.element_count = 1;
+    // The product with zero dimensions counted as one is bounded too, so that rows() of an
+    // empty tensor cannot wrap.
+    std::uint64_t bound = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       auto dim = in.Read<std::uint64_t>(what);
-      constexpr std::uint64_t kLimit = kMaxTensorElements;
-      if (dim > kLimit || (dim != 0 && t.element_count > kLimit / dim)) {
+      std::uint64_t factor = std::max<std::uint64_t>(dim, 1);
+      if (bound > kMaxTensorElements / factor) {
         Fail("{}: {} has dimensions whose product overflows (dimension {} is {})", name_, what, d, dim);
       }
+      bound *= factor;
       t.element_count *= dim;
       t.shape.push_back(dim);
     }

@@ -36,7 +36,12 @@ struct TensorInfo {
   const std::uint8_t* data = nullptr;  // into the file's memory map
 
   std::span<const std::uint8_t> bytes() const { return {data, static_cast<std::size_t>(byte_size)}; }
-  std::uint64_t rows() const { return shape.empty() ? 0 : element_count / shape[0]; }
+  // Product of the dimensions after the first (a tensor of zero-length rows still has rows).
+  std::uint64_t rows() const {
+    std::uint64_t r = shape.empty() ? 0 : 1;
+    for (std::size_t i = 1; i < shape.size(); ++i) r *= shape[i];
+    return r;
+  }
 };
 
 class GgufFile {

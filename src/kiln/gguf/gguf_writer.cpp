@@ -293,10 +293,13 @@ GgufWriter::PendingTensor& GgufWriter::Declare(std::string name, TensorType type
     Fail("tensor '{}' has unknown tensor type {}", name, static_cast<std::uint32_t>(type));
   }
   std::uint64_t elements = 1;
+  std::uint64_t bound = 1;  // as the reader bounds it: zero dimensions count as one
   for (std::uint64_t dim : shape) {
-    if (dim > kMaxTensorElements || (dim != 0 && elements > kMaxTensorElements / dim)) {
+    std::uint64_t factor = std::max<std::uint64_t>(dim, 1);
+    if (bound > kMaxTensorElements / factor) {
       Fail("tensor '{}' has more than 2^60 elements", name);
     }
+    bound *= factor;
     elements *= dim;
   }
   TensorTypeTraits traits = TraitsOf(type);
