@@ -13,28 +13,32 @@ namespace {
 
 constexpr int32_t kVocab = 128256;
 
-// Logits shaped like a language model's: a broad mass of unlikely tokens and a handful of
-// plausible ones several nats above them. A few different vectors, so that branch predictors
-// cannot learn one.
-const std::vector<std::vector<float>>& Logits() {
-  static const std::vector<std::vector<float>> logits = [] {
+// Logits shaped like a language model's: a broad mass of unlikely tokens (normal, sd 1.5) and
+// 20 plausible ones far above them, so that a few tokens hold most of the probability. `flat`
+// lifts them less, so the background holds most of it and top_p 0.95 keeps ~40k tokens: the
+// worst case for nucleus sampling over the whole vocabulary. A few different vectors, so that
+// branch predictors cannot learn one.
+const std::vector<std::vector<float>>& Logits(bool flat = false) {
+  auto make = [](float boost_low, float boost_high) {
     std::mt19937 rng(1);
     std::normal_distribution<float> background(0.0f, 1.5f);
     std::uniform_int_distribution<int32_t> token(0, kVocab - 1);
-    std::uniform_real_distribution<float> boost(6.0f, 12.0f);
+    std::uniform_real_distribution<float> boost(boost_low, boost_high);
     std::vector<std::vector<float>> out(4, std::vector<float>(kVocab));
     for (auto& v : out) {
       for (float& x : v) x = background(rng);
       for (int i = 0; i < 20; ++i) v[static_cast<size_t>(token(rng))] += boost(rng);
     }
     return out;
-  }();
-  return logits;
+  };
+  static const std::vector<std::vector<float>> peaked = make(12.0f, 18.0f);
+  static const std::vector<std::vector<float>> flat_logits = make(6.0f, 12.0f);
+  return flat ? flat_logits : peaked;
 }
 
 // A 2048-token prompt and a generated part that grows by one token per iteration (starting
 // over every 8192 tokens), as in a real decode.
-void RunSampler(benchmark::State& state, const SamplingParams& params) {
+void RunSampler(benchmark::State& state, const SamplingParams& params, bool flat = false) {
   std::mt19937 rng(2);
   std::uniform_int_distribution<int32_t> token(0, kVocab - 1);
   std::vector<int32_t> prompt(2048);
@@ -43,7 +47,7 @@ void RunSampler(benchmark::State& state, const SamplingParams& params) {
   for (auto& t : generated) t = token(rng);
 
   Sampler sampler(params, kVocab, 42);
-  const auto& logits = Logits();
+  const auto& logits = Logits(flat);
   size_t step = 0;
   for (auto _ : state) {
     const std::span<const int32_t> so_far(generated.data(), step % generated.size());
@@ -96,6 +100,11 @@ void BM_FullVocabTopP95(benchmark::State& state) {
   p.top_p = 0.95f;
   RunSampler(state, p);
 }
+void BM_FullVocabTopP95Flat(benchmark::State& state) {
+  SamplingParams p;
+  p.top_p = 0.95f;
+  RunSampler(state, p, /*flat=*/true);
+}
 void BM_FullVocabMinP05(benchmark::State& state) {
   SamplingParams p;
   p.min_p = 0.05f;
@@ -121,6 +130,7 @@ BENCHMARK(BM_TopK40TopP95Temp08)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TopK40TopP95Temp08Penalties)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FullVocabTemp1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FullVocabTopP95)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FullVocabTopP95Flat)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FullVocabMinP05)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Logprobs)->Arg(0)->Arg(20)->Unit(benchmark::kMicrosecond);
 

@@ -24,7 +24,7 @@ std::vector<float> LogitsOf(const std::vector<double>& probs) {
 
 std::set<int32_t> Ids(const CandidateSet& set) {
   std::set<int32_t> ids;
-  for (const Candidate& c : set.items()) ids.insert(c.id);
+  for (const Candidate& c : set.ToVector()) ids.insert(c.id);
   return ids;
 }
 
@@ -66,16 +66,18 @@ TEST(ArgMaxTest, MatchesReferenceAcrossBlockBoundaries) {
   }
 }
 
-TEST(SelectTopKTest, MatchesFullSortIncludingTiesForSmallAndLargeK) {
+TEST(TopKSelectorTest, MatchesFullSortIncludingTiesForSmallAndLargeK) {
   std::mt19937 rng(11);
   std::vector<Candidate> out;
-  for (size_t n : {1u, 7u, 100u, 5000u}) {
+  TopKSelector selector;
+  // 5000 and 100000 take the block-maximum path for small k, 100 the plain heap.
+  for (size_t n : {1u, 7u, 100u, 5000u, 100000u}) {
     std::vector<float> v = TiedLogits(n, rng);
     v[rng() % n] = kNaN;
     const std::vector<Candidate> reference = SortedReference(v);
     for (size_t k : {size_t{1}, size_t{5}, size_t{40}, n / 8 + 1, n - 1, n, n + 3}) {
       if (k == 0) continue;
-      SelectTopK(v, k, out);
+      selector.Select(v, k, out);
       const size_t expected = std::min(k, reference.size());
       ASSERT_EQ(out.size(), expected) << "n=" << n << " k=" << k;
       for (size_t i = 0; i < expected; ++i) {
@@ -108,7 +110,8 @@ TEST(CandidateSetTest, TopPKeepsExactlyTheMinimalNucleus) {
 }
 
 TEST(CandidateSetTest, TopPOnALargeFlatVocabularyMatchesAFullSort) {
-  // A flat distribution forces the partial sort to grow through several rounds.
+  // A flat distribution: the nucleus is far larger than the top-64 probe, so the whole-vocabulary
+  // path goes to its buckets and the list path grows its sorted prefix through several rounds.
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 0.5f);
   std::vector<float> logits(20000);
@@ -120,11 +123,21 @@ TEST(CandidateSetTest, TopPOnALargeFlatVocabularyMatchesAFullSort) {
     size_t expected = 0;
     double cumulative = 0;
     while (cumulative < top_p * total) cumulative += std::exp(double{reference[expected++].logit});
+    std::set<int32_t> nucleus;
+    for (size_t i = 0; i < expected; ++i) nucleus.insert(reference[i].id);
     CandidateSet set;
     set.AssignAll(logits);
     set.KeepTopP(top_p);
-    ASSERT_EQ(set.size(), expected) << "top_p " << top_p;
-    for (size_t i = 0; i < expected; ++i) ASSERT_EQ(set.items()[i].id, reference[i].id);
+    EXPECT_EQ(Ids(set), nucleus) << "top_p " << top_p;
+    // The same through the explicit-list path: min_p this small keeps every token but turns the
+    // set into an unordered list.
+    CandidateSet list;
+    list.AssignAll(logits);
+    list.KeepMinP(1e-30f);
+    ASSERT_FALSE(list.whole_vocabulary());
+    ASSERT_EQ(list.ToVector().size(), logits.size());
+    list.KeepTopP(top_p);
+    EXPECT_EQ(Ids(list), nucleus) << "top_p " << top_p << " on a list";
   }
 }
 

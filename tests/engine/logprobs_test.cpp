@@ -43,7 +43,7 @@ TEST(LogprobsTest, MatchesFloat64ReferenceEvenForHugeLogits) {
     }
     // The probabilities sum to one.
     double sum = 0;
-    const double log_total = LogprobCalculator::LogSumExp(logits);
+    const double log_total = calculator.LogSumExp(logits);
     for (float l : logits) sum += std::exp(static_cast<double>(l) - log_total);
     EXPECT_NEAR(sum, 1.0, 1e-6);
   }

@@ -108,6 +108,17 @@ TEST(SamplerTest, DrawsFollowTheTemperedSoftmax) {
   EXPECT_GT(ChiSquare(counts, Softmax(logits, 1.0)), 1000.0);
 }
 
+TEST(SamplerTest, DrawsFollowTheSoftmaxOverAWiderVocabulary) {
+  // 300 tokens span several 64-token blocks of the weighted draw.
+  std::mt19937 rng(12);
+  const std::vector<float> logits = RandomLogits(300, rng, 1.0f);
+  Sampler sampler(Params(1.0f), 300, 99);
+  const std::vector<int> counts = Histogram(sampler, logits, 300000);
+  // 299 degrees of freedom: mean 299, standard deviation 24.5; 420 is five deviations out.
+  EXPECT_LT(ChiSquare(counts, Softmax(logits, 1.0)), 420.0);
+  EXPECT_GT(ChiSquare(counts, Softmax(logits, 1.1)), 1000.0);
+}
+
 TEST(SamplerTest, TopKRenormalisesOverTheKBest) {
   const std::vector<float> logits = {1.0f, 0.2f, -0.5f, 2.0f, 0.0f, 1.5f, -1.0f, 0.7f};
   SamplingParams params = Params(1.3f);
@@ -131,6 +142,49 @@ TEST(SamplerTest, TopPSamplesOnlyTheNucleusInProportion) {
   Sampler sampler(params, 4, 5);
   const std::vector<int> counts = Histogram(sampler, logits, 30000);
   EXPECT_LT(ChiSquare(counts, {2.0 / 3, 1.0 / 3, 0, 0}), 10.8);  // 1 df, P = 0.001
+}
+
+// A flat vocabulary puts the nucleus far beyond the best 64 tokens, so the sampler cuts the whole
+// vocabulary in place instead of listing candidates.
+TEST(SamplerTest, TopPOverAFlatVocabularySamplesExactlyTheNucleus) {
+  std::mt19937 rng(13);
+  const std::vector<float> logits = RandomLogits(3000, rng, 0.5f);
+  std::vector<int32_t> order(logits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)];
+  });
+  const std::vector<double> p = Softmax(logits, 1.0);
+  std::vector<double> nucleus(logits.size(), 0.0);
+  double mass = 0;
+  size_t size = 0;
+  while (mass < 0.3) {
+    const auto id = static_cast<size_t>(order[size++]);
+    nucleus[id] = p[id];
+    mass += p[id];
+  }
+  ASSERT_GT(size, 200u);
+  for (double& x : nucleus) x /= mass;
+
+  SamplingParams params = Params(1.0f);
+  params.top_p = 0.3f;
+  Sampler sampler(params, 3000, 21);
+  const std::vector<int> counts = Histogram(sampler, logits, 100000);
+  int outside = 0;
+  for (size_t i = 0; i < counts.size(); ++i) outside += nucleus[i] == 0 ? counts[i] : 0;
+  EXPECT_EQ(outside, 0);
+  // size - 1 degrees of freedom; five standard deviations above the mean.
+  const double df = static_cast<double>(size - 1);
+  EXPECT_LT(ChiSquare(counts, nucleus), df + 5 * std::sqrt(2 * df));
+
+  // min_p after the cut narrows it further: only tokens within log(0.9) of the best remain.
+  params.min_p = 0.9f;
+  Sampler narrower(params, 3000, 21);
+  const float best = logits[static_cast<size_t>(order[0])];
+  for (int i = 0; i < 2000; ++i) {
+    const int32_t id = narrower.Sample(logits);
+    ASSERT_GE(logits[static_cast<size_t>(id)], best + std::log(0.9f));
+  }
 }
 
 TEST(SamplerTest, MinPAndTypicalRestrictTheSupport) {

@@ -1,12 +1,14 @@
 // Candidate tokens of one sampling step and the truncation rules over them (top-k, typical-p,
-// top-p, min-p), plus the final temperature-scaled draw. Works on any vocabulary size without
-// sorting the whole vocabulary unless a rule really needs the full order.
+// top-p, min-p), plus the final temperature-scaled draw. Works on a 128k vocabulary without
+// copying or sorting it unless a rule really needs that.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "kiln/engine/softmax_weights.h"
 
 namespace kiln::engine {
 
@@ -25,19 +27,30 @@ inline bool RanksBefore(const Candidate& a, const Candidate& b) {
 // only when every value is NaN (an all -inf input returns the first -inf).
 int32_t ArgMax(std::span<const float> values);
 
-// The min(k, non-NaN count) best entries of `values` by RanksBefore, best first, into `out`
-// (cleared first; its capacity is reused). Cost is one pass over `values` plus O(k log k) for
-// small k, so k = 40 over a 128k vocabulary never sorts the vocabulary.
-void SelectTopK(std::span<const float> values, size_t k, std::vector<Candidate>& out);
+// Selects the k best entries of a vector of logits; keeps its scratch between calls.
+class TopKSelector {
+ public:
+  // The min(k, non-NaN count) best entries of `values` by RanksBefore, best first, into `out`
+  // (cleared first; its capacity is reused). For small k it costs one vectorized pass over
+  // `values` plus work on about k blocks of 64, so k = 40 over 128k logits sorts nothing big.
+  void Select(std::span<const float> values, size_t k, std::vector<Candidate>& out);
 
-// The candidates still in play during one sampling step. The leading `sorted_count` entries are
-// always the best ones in RanksBefore order; the rest are unordered and rank after them. Rules
-// that need order (top-p) sort only as far as they have to.
+ private:
+  std::vector<Candidate> blocks_;  // per block of values: its largest value and block index
+};
+
+// The candidates still in play during one sampling step, in one of two forms:
+//  - the whole vocabulary read in place from the logits, optionally cut after a given token in
+//    RanksBefore order (top-p and min-p both keep a prefix of that order, so a cut is all they
+//    need, and nothing vocabulary-sized is copied);
+//  - an explicit list, whose leading sorted_count_ entries are the best ones in order (rules
+//    that need order sort only as far as they have to).
+// NaN logits never count as candidates.
 class CandidateSet {
  public:
-  // Every non-NaN token of `logits`, unordered.
+  // Every token of `logits`, read in place: `logits` must stay alive and unchanged until Draw.
   void AssignAll(std::span<const float> logits);
-  // The k best tokens of `logits`, ordered.
+  // The k best tokens of `logits`, in order.
   void AssignTopK(std::span<const float> logits, size_t k);
 
   // Locally typical sampling: keep the tokens whose surprisal -log p is closest to the entropy of
@@ -49,21 +62,38 @@ class CandidateSet {
   void KeepMinP(float min_p);
 
   // Softmax at `temperature` (> 0) over the remaining candidates and the inverse-CDF draw for
-  // the uniform variate `u` in [0, 1). Walks candidates in their current order. Overwrites the
-  // logits with weights, so it is the last call of a step.
+  // the uniform variate `u` in [0, 1), walking candidates in their current order (token id
+  // order for the whole vocabulary).
   int32_t Draw(float temperature, double u);
 
-  std::span<const Candidate> items() const { return items_; }
-  size_t size() const { return items_.size(); }
+  // The largest logit in play (NaN if there is none).
   float MaxLogit() const;
+  // Whether the candidates are still read in place from the whole vocabulary.
+  bool whole_vocabulary() const { return whole_; }
+  // The candidates, in their current order. Copies; for tests.
+  std::vector<Candidate> ToVector() const;
 
  private:
-  // Makes the first `count` entries the best `count` ones, in order.
-  void SortPrefix(size_t count);
+  bool InPlay(size_t id) const;   // whole_: not NaN and not after the cut
+  void CutAfter(Candidate last);  // whole_: narrow to the prefix ending at `last`
+  void Materialize();             // whole_ -> explicit list
+  void KeepTopPOfWholeVocabulary(float p);
 
-  std::vector<Candidate> items_;
+  bool whole_ = false;
+  std::span<const float> all_;  // while whole_
+  float all_max_ = 0.0f;
+  Candidate cut_;  // while whole_: the last token in play
+
+  std::vector<Candidate> items_;  // while !whole_
   size_t sorted_count_ = 0;
-  // Typical-p ranks by distance to the entropy rather than by logit.
+
+  // Scratch reused across steps.
+  TopKSelector top_k_;
+  SoftmaxWeights weights_;
+  std::vector<float> gathered_;  // logits of items_, contiguous for SoftmaxWeights
+  std::vector<uint16_t> bucket_of_;
+  std::vector<double> bucket_mass_;
+  std::vector<Candidate> boundary_;
   struct Typical {
     float distance;
     Candidate candidate;

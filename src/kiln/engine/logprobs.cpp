@@ -1,7 +1,6 @@
 #include "kiln/engine/logprobs.h"
 
 #include <cmath>
-#include <limits>
 
 #include "kiln/base/error.h"
 
@@ -13,13 +12,7 @@ double LogprobCalculator::LogSumExp(std::span<const float> raw_logits) {
     Fail("Cannot compute log-probabilities: the logits are all -inf, NaN or include +inf");
   }
   const float max = raw_logits[static_cast<size_t>(best)];
-  // Each term is exp of a value <= 0, evaluated in float (relative error ~6e-8, far below the
-  // float result's own precision) and summed in double; NaN fails the comparison and is skipped.
-  double sum = 0.0;
-  for (const float logit : raw_logits) {
-    if (logit >= -std::numeric_limits<float>::max()) sum += std::exp(logit - max);
-  }
-  return static_cast<double>(max) + std::log(sum);
+  return static_cast<double>(max) + std::log(weights_.Compute(raw_logits, max, 1.0f));
 }
 
 void LogprobCalculator::Compute(std::span<const float> raw_logits, int32_t chosen, int32_t top,
@@ -34,7 +27,7 @@ void LogprobCalculator::Compute(std::span<const float> raw_logits, int32_t chose
   out.chosen = {chosen, logprob(raw_logits[static_cast<size_t>(chosen)])};
   out.top.clear();
   if (top <= 0) return;
-  SelectTopK(raw_logits, static_cast<size_t>(top), selected_);
+  top_k_.Select(raw_logits, static_cast<size_t>(top), selected_);
   for (const Candidate& c : selected_) out.top.push_back({c.id, logprob(c.logit)});
 }
 

@@ -89,7 +89,7 @@ int32_t Sampler::Sample(std::span<const float> logits, const TokenHistory& histo
   } else {
     candidates_.AssignAll(scores);
   }
-  RequireUsable(candidates_.size() == 0 ? std::nanf("") : candidates_.MaxLogit());
+  RequireUsable(candidates_.MaxLogit());
   if (typical_p_ < 1.0f) candidates_.KeepTypical(typical_p_);
   if (top_p_ < 1.0f) candidates_.KeepTopP(top_p_);
   if (min_p_ > 0.0f) candidates_.KeepMinP(min_p_);
