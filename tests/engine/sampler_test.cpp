@@ -113,10 +113,10 @@ TEST(SamplerTest, DrawsFollowTheSoftmaxOverAWiderVocabulary) {
   std::mt19937 rng(12);
   const std::vector<float> logits = RandomLogits(300, rng, 1.0f);
   Sampler sampler(Params(1.0f), 300, 99);
-  const std::vector<int> counts = Histogram(sampler, logits, 300000);
+  const std::vector<int> counts = Histogram(sampler, logits, 60000);
   // 299 degrees of freedom: mean 299, standard deviation 24.5; 420 is five deviations out.
   EXPECT_LT(ChiSquare(counts, Softmax(logits, 1.0)), 420.0);
-  EXPECT_GT(ChiSquare(counts, Softmax(logits, 1.1)), 1000.0);
+  EXPECT_GT(ChiSquare(counts, Softmax(logits, 1.2)), 1000.0);  // a 20% temperature error shows
 }
 
 TEST(SamplerTest, TopKRenormalisesOverTheKBest) {
@@ -169,7 +169,7 @@ TEST(SamplerTest, TopPOverAFlatVocabularySamplesExactlyTheNucleus) {
   SamplingParams params = Params(1.0f);
   params.top_p = 0.3f;
   Sampler sampler(params, 3000, 21);
-  const std::vector<int> counts = Histogram(sampler, logits, 100000);
+  const std::vector<int> counts = Histogram(sampler, logits, 30000);
   int outside = 0;
   for (size_t i = 0; i < counts.size(); ++i) outside += nucleus[i] == 0 ? counts[i] : 0;
   EXPECT_EQ(outside, 0);
