@@ -17,19 +17,22 @@ constexpr Candidate kNoCut = {-kInf, std::numeric_limits<int32_t>::max()};
 // do. For argmax, top-k and min-p over 128k logits almost every block is skipped.
 constexpr size_t kBlock = 64;
 
-bool AnyAbove(const float* values, float threshold) {
+// Forced, so that the AVX2 clones of the callers get AVX2 copies of these helpers too.
+#define KILN_INLINE inline __attribute__((always_inline))
+
+KILN_INLINE bool AnyAbove(const float* values, float threshold) {
   int any = 0;
   for (size_t j = 0; j < kBlock; ++j) any |= values[j] > threshold;
   return any != 0;
 }
 
-bool AnyAtLeast(const float* values, float threshold) {
+KILN_INLINE bool AnyAtLeast(const float* values, float threshold) {
   int any = 0;
   for (size_t j = 0; j < kBlock; ++j) any |= values[j] >= threshold;
   return any != 0;
 }
 
-bool AnyEqual(const uint16_t* values, uint16_t wanted) {
+KILN_INLINE bool AnyEqual(const uint16_t* values, uint16_t wanted) {
   int any = 0;
   for (size_t j = 0; j < kBlock; ++j) any |= values[j] == wanted;
   return any != 0;
@@ -37,7 +40,7 @@ bool AnyEqual(const uint16_t* values, uint16_t wanted) {
 
 // Largest value of a block, NaN ignored (-inf if there is nothing else). Eight running maxima
 // so that it vectorizes; "x > m ? x : m" is exactly what MAXPS computes.
-float BlockMax(const float* values) {
+KILN_INLINE float BlockMax(const float* values) {
   float m[8];
   for (float& x : m) x = -kInf;
   for (size_t j = 0; j < kBlock; j += 8) {
@@ -214,11 +217,17 @@ KILN_VECTOR_CLONES void TopKSelector::Select(std::span<const float> values, size
                                      [floor](const Candidate& b) { return b.logit >= floor; });
     std::sort(blocks_.begin(), kept,
               [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
+    // Entries below floor are skipped too; at least k entries (those block maxima) are not.
     for (auto block = blocks_.begin(); block != kept; ++block) {
       const size_t begin = static_cast<size_t>(block->id) * kBlock;
-      for (size_t j = begin; j < begin + kBlock; ++j) consider(j);
+      if (out.size() == k && !AnyAbove(v + begin, threshold)) continue;
+      for (size_t j = begin; j < begin + kBlock; ++j) {
+        if (v[j] >= floor) consider(j);
+      }
     }
-    for (size_t j = full_blocks * kBlock; j < n; ++j) consider(j);
+    for (size_t j = full_blocks * kBlock; j < n; ++j) {
+      if (v[j] >= floor) consider(j);
+    }
   } else {
     size_t i = 0;
     for (; i + kBlock <= n; i += kBlock) {
