@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "kiln/gguf/gguf_file.h"
@@ -43,6 +44,93 @@ TEST(VocabTest, BytePairVocabFromTinyQwen2) {
   auto im_end = v.Find("<|im_end|>");
   ASSERT_TRUE(im_end.has_value());
   EXPECT_TRUE(Contains(v.special.end_of_generation, *im_end));
+}
+
+// A GGUF file with nothing but a tokenizer: model "gpt2" or "llama" and these pieces, all of
+// type `type` (so that the fixups, not the file, decide what becomes control).
+std::vector<std::uint8_t> TokenizerOnlyGguf(const std::string& model,
+                                            const std::vector<std::string>& pieces,
+                                            TokenType type) {
+  std::vector<std::uint8_t> out;
+  auto put = [&](auto value) {
+    std::uint8_t bytes[sizeof(value)];
+    std::memcpy(bytes, &value, sizeof(value));
+    out.insert(out.end(), bytes, bytes + sizeof(value));
+  };
+  auto put_string = [&](const std::string& s) {
+    put(static_cast<std::uint64_t>(s.size()));
+    out.insert(out.end(), s.begin(), s.end());
+  };
+  constexpr std::uint32_t kInt32 = 5, kString = 8, kArray = 9;
+  put(std::uint32_t{0x46554747});  // "GGUF"
+  put(std::uint32_t{3});
+  put(std::uint64_t{0});  // tensors
+  put(std::uint64_t{4});  // metadata entries
+  put_string("tokenizer.ggml.model");
+  put(kString);
+  put_string(model);
+  put_string("tokenizer.ggml.tokens");
+  put(kArray);
+  put(kString);
+  put(static_cast<std::uint64_t>(pieces.size()));
+  for (const auto& p : pieces) put_string(p);
+  put_string("tokenizer.ggml.token_type");
+  put(kArray);
+  put(kInt32);
+  put(static_cast<std::uint64_t>(pieces.size()));
+  for (std::size_t i = 0; i < pieces.size(); ++i) put(static_cast<std::int32_t>(type));
+  put_string("tokenizer.ggml.merges");
+  put(kArray);
+  put(kString);
+  put(std::uint64_t{1});
+  put_string("a b");
+  return out;
+}
+
+Vocab VocabOf(const std::vector<std::uint8_t>& bytes) {
+  return Vocab::FromGguf(gguf::GgufFile::Parse(bytes, "test.gguf"));
+}
+
+TEST(VocabTest, ChatAndFillInMiddleMarkersBecomeControlTokens) {
+  auto bytes = TokenizerOnlyGguf(
+      "gpt2",
+      {"a", "b", "<|im_end|>", "<|fim_prefix|>", "<|file_sep|>", "</s>", "<|channel|>", "im_end"},
+      TokenType::kNormal);
+  Vocab v = VocabOf(bytes);
+  EXPECT_EQ(v.types[0], TokenType::kNormal);
+  EXPECT_EQ(v.types[2], TokenType::kControl);
+  EXPECT_EQ(v.types[3], TokenType::kControl);
+  EXPECT_EQ(v.types[4], TokenType::kControl);
+  EXPECT_EQ(v.types[5], TokenType::kControl);
+  EXPECT_EQ(v.types[6], TokenType::kUserDefined);  // gpt-oss: always rendered
+  EXPECT_EQ(v.types[7], TokenType::kNormal);
+  // The fill-in-the-middle prefix starts a prompt; it does not end generation.
+  EXPECT_EQ(v.special.end_of_generation, (std::vector<TokenId>{2, 4, 5}));
+}
+
+TEST(VocabTest, HarmonyEndAndGemmaEndOfSentenceDoNotEndGeneration) {
+  Vocab harmony = VocabOf(TokenizerOnlyGguf("gpt2", {"a", "b", "<|end|>", "<|return|>", "<|call|>"},
+                                            TokenType::kControl));
+  EXPECT_EQ(harmony.special.end_of_generation, (std::vector<TokenId>{3, 4}));
+  EXPECT_EQ(harmony.types[2], TokenType::kUserDefined);
+  Vocab phi = VocabOf(TokenizerOnlyGguf("gpt2", {"a", "b", "<|end|>"}, TokenType::kControl));
+  EXPECT_EQ(phi.special.end_of_generation, std::vector<TokenId>{2});
+
+  Vocab gemma = VocabOf(
+      TokenizerOnlyGguf("gpt2", {"a", "b", "</s>", "<|tool_response>"}, TokenType::kUserDefined));
+  EXPECT_EQ(gemma.special.end_of_generation, std::vector<TokenId>{3});
+  EXPECT_EQ(gemma.types[2], TokenType::kNormal);
+}
+
+TEST(VocabTest, Phi3EndOfSentenceIsAControlTokenThatEndsGeneration) {
+  auto file = gguf::GgufFile::Open(kFixtures + "/vocab/ggml-vocab-phi-3.gguf");
+  Vocab v = Vocab::FromGguf(file);
+  ASSERT_EQ(v.pieces[2], "</s>");  // user-defined in the file
+  EXPECT_EQ(v.types[2], TokenType::kControl);
+  EXPECT_TRUE(Contains(v.special.end_of_generation, 2));
+  EXPECT_TRUE(Contains(v.special.end_of_generation, *v.special.eos));
+  EXPECT_TRUE(Contains(v.special.end_of_generation, *v.Find("<|end|>")));
+  EXPECT_FALSE(Contains(v.special.end_of_generation, *v.Find("<|user|>")));
 }
 
 TEST(VocabTest, EveryFixtureVocabularyLoads) {

@@ -2,7 +2,10 @@
 // text, leftmost-longest, as Hugging Face's added-vocabulary matching does.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kiln/tokenizer/vocab.h"
@@ -24,13 +27,22 @@ class SpecialTokenMatcher {
   std::vector<Fragment> Split(std::string_view text, bool parse_special) const;
 
  private:
-  struct Candidate {
-    std::string_view text;
-    TokenId id;
-    bool always;  // user-defined: matched even without parse_special
+  // The tokens one matching mode looks for, by first byte; within a byte, by text, with the
+  // distinct text lengths longest first. A position costs one hash lookup per distinct length,
+  // however many tokens share the first byte (some vocabularies have thousands of "[PAD...]").
+  struct Bucket {
+    std::vector<std::size_t> lengths;
+    std::unordered_map<std::string_view, TokenId> ids;
   };
-  // Candidates by first byte, longest first.
-  std::vector<std::vector<Candidate>> by_first_byte_;
+  struct Table {
+    std::array<Bucket, 256> by_first_byte;
+    bool empty = true;
+  };
+  static void Add(Table& table, std::string_view text, TokenId id);
+  static std::vector<Fragment> Split(const Table& table, std::string_view text);
+
+  Table always_;        // user-defined tokens
+  Table with_special_;  // user-defined, control and unknown tokens
 };
 
 }  // namespace kiln::tokenizer

@@ -1,18 +1,13 @@
 #include "kiln/tokenizer/tokenizer.h"
 
 #include "kiln/tokenizer/special_token_matcher.h"
+#include "kiln/tokenizer/utf8.h"
 
 namespace kiln::tokenizer {
 namespace {
 
-// Length of the UTF-8 sequence a lead byte starts, or 0 for a byte that cannot start one.
-std::size_t Utf8SequenceLength(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
-}
+using detail::IsValidUtf8Continuation;
+using detail::Utf8SequenceLength;
 
 constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -45,22 +40,28 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, EncodeOptions opti
 
 std::string Tokenizer::Decode(std::span<const TokenId> ids, DecodeOptions options) const {
   std::string out;
+  // Hugging Face strips one space from the start of the decoded text (the one the space prefix
+  // added), so only the first piece that decodes to anything loses its leading space.
+  bool strip = strips_leading_space();
   for (TokenId id : ids) {
     std::string piece = TokenToBytes(id, options);
-    if (out.empty() && strips_leading_space() && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    if (strip && !piece.empty()) {
+      if (piece[0] == ' ') piece.erase(0, 1);
+      strip = false;
+    }
     out += piece;
   }
   return out;
 }
 
 IncrementalDecoder::IncrementalDecoder(const Tokenizer& tokenizer, DecodeOptions options)
-    : tokenizer_(tokenizer), options_(options) {}
+    : tokenizer_(tokenizer), options_(options), at_start_(tokenizer.strips_leading_space()) {}
 
 std::string IncrementalDecoder::Push(TokenId id) {
   std::string piece = tokenizer_.TokenToBytes(id, options_);
-  if (at_start_ && pending_.empty() && tokenizer_.strips_leading_space() && !piece.empty() &&
-      piece[0] == ' ') {
-    piece.erase(0, 1);
+  if (at_start_ && !piece.empty()) {  // the same leading-space rule as Decode
+    if (piece[0] == ' ') piece.erase(0, 1);
+    at_start_ = false;
   }
   pending_ += piece;
   std::string out;
@@ -75,7 +76,7 @@ std::string IncrementalDecoder::Push(TokenId id) {
     }
     std::size_t have = 1;
     while (have < len && i + have < pending_.size() &&
-           (static_cast<unsigned char>(pending_[i + have]) & 0xc0) == 0x80) {
+           IsValidUtf8Continuation(lead, have, static_cast<unsigned char>(pending_[i + have]))) {
       ++have;
     }
     if (have == len) {
@@ -84,12 +85,11 @@ std::string IncrementalDecoder::Push(TokenId id) {
     } else if (i + have == pending_.size()) {
       break;  // the character may complete with the next token
     } else {
-      out += kReplacementCharacter;  // truncated by a non-continuation byte
+      out += kReplacementCharacter;  // one U+FFFD for the ill-formed prefix, as Unicode advises
       i += have;
     }
   }
   pending_.erase(0, i);
-  if (!out.empty()) at_start_ = false;
   return out;
 }
 

@@ -29,7 +29,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Builds the tokenizer the vocabulary asks for; kiln::Error for an unsupported kind or
-  // pre-tokenizer, naming it and listing what is supported.
+  // pre-tokenizer, naming it and listing what is supported. A BPE pre-tokenizer name nobody
+  // knows falls back to llama.cpp's "default" with a logged warning (see pretokenizer.h).
   static std::unique_ptr<Tokenizer> Create(Vocab vocab);
   static std::unique_ptr<Tokenizer> FromGguf(const gguf::GgufFile& file);
 
@@ -66,7 +67,9 @@ class Tokenizer {
 
 // Streams decoded text token by token without ever emitting half a UTF-8 character: bytes of an
 // incomplete character are held until the rest arrives (or until Flush, which emits them
-// replaced by U+FFFD). One per generation stream; not thread-safe.
+// replaced by U+FFFD). Every chunk is well-formed UTF-8: ill-formed bytes become U+FFFD. Text
+// that is valid UTF-8 as a whole comes out exactly as Decode gives it. One per generation
+// stream; not thread-safe.
 class IncrementalDecoder {
  public:
   explicit IncrementalDecoder(const Tokenizer& tokenizer, DecodeOptions options = {});
@@ -78,7 +81,7 @@ class IncrementalDecoder {
   const Tokenizer& tokenizer_;
   DecodeOptions options_;
   std::string pending_;  // bytes of a UTF-8 character not yet complete
-  bool at_start_ = true;  // nothing emitted yet (the leading-space rule applies)
+  bool at_start_;        // no token has decoded to anything yet and the leading-space rule applies
 };
 
 }  // namespace kiln::tokenizer

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 #include "kiln/base/error.h"
 #include "kiln/gguf/gguf_file.h"
@@ -9,12 +10,93 @@
 namespace kiln::tokenizer {
 namespace {
 
-// Texts of control tokens that end a turn in the chat formats of common models; generation
-// stops on them even when the file's eos id names another token.
-constexpr std::array<std::string_view, 10> kEndOfTurnTexts = {
-    "<|eot_id|>", "<|im_end|>",  "<|end|>", "<end_of_turn>", "<|endoftext|>",
-    "<EOT>",      "_<EOT>",      "<|eom_id|>", "<|end_of_text|>", "<｜end▁of▁sentence｜>",
+// Texts of tokens that end generation in common chat formats (llama.cpp's list, plus DeepSeek's
+// end of sentence). Generation stops on them even when the file's eos id names another token.
+constexpr std::array<std::string_view, 21> kEndOfGenerationTexts = {
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|return|>",
+    "<|call|>",
+    "<|flush|>",
+    "<|calls|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "</s>",
+    "<|eom_id|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "[EOS]",
+    "<|end_of_text|>",
+    "<end_of_utterance>",
+    "<eos>",
+    "<turn|>",
+    "<|tool_response>",
+    "<｜end▁of▁sentence｜>",
 };
+
+// Fill-in-the-middle markers. Those that pad or separate files also end generation.
+constexpr std::array<std::string_view, 23> kFillInMiddleTexts = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "<|code_prefix|>", "<|prefix|>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "<|code_suffix|>", "<|suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "<|code_middle|>", "<|middle|>",
+    "<|fim_pad|>",    "<fim-pad>",    "<fim_pad>",    "<PAD>", "[PAD]",
+};
+constexpr std::array<std::string_view, 11> kFillInMiddleEndTexts = {
+    "<|fim_pad|>",   "<fim-pad>",  "<fim_pad>", "<PAD>",      "[PAD]",        "<|fim_repo|>",
+    "<|repo_name|>", "<fim-repo>", "<REPO>",    "<reponame>", "<|file_sep|>",
+};
+
+// gpt-oss (harmony) structure tokens: always rendered, so the response parser can see them.
+constexpr std::array<std::string_view, 4> kAlwaysRenderedTexts = {"<|channel|>", "<|message|>",
+                                                                  "<|start|>", "<|constrain|>"};
+
+template <std::size_t N>
+bool IsOneOf(std::string_view text, const std::array<std::string_view, N>& list) {
+  return std::find(list.begin(), list.end(), text) != list.end();
+}
+
+// Corrects token types and collects the end-of-generation tokens as llama.cpp does, because
+// converters often write chat and fill-in-the-middle markers as normal or user-defined tokens.
+// As control tokens they are matched in text only with parse_special and decode to nothing by
+// default. (The oracle tokenizations rely on it: phi-3's user-defined "</s>" is not matched in
+// plain text.)
+void ApplyTokenTypeFixups(Vocab& v) {
+  SpecialTokens& sp = v.special;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string& text = v.pieces[i];
+    bool ends = IsOneOf(text, kEndOfGenerationTexts) || IsOneOf(text, kFillInMiddleEndTexts);
+    if (ends) sp.end_of_generation.push_back(static_cast<TokenId>(i));
+    if (ends || IsOneOf(text, kFillInMiddleTexts)) v.types[i] = TokenType::kControl;
+    if (IsOneOf(text, kAlwaysRenderedTexts)) v.types[i] = TokenType::kUserDefined;
+  }
+  for (auto id : {sp.eos, sp.eot, sp.eom}) {
+    if (id) sp.end_of_generation.push_back(*id);
+  }
+  auto find_end = [&](std::string_view text) -> std::optional<TokenId> {
+    for (TokenId id : sp.end_of_generation) {
+      if (v.pieces[id] == text) return id;
+    }
+    return std::nullopt;
+  };
+  auto no_longer_ends = [&](TokenId id, TokenType new_type) {
+    std::erase(sp.end_of_generation, id);
+    v.types[id] = new_type;
+  };
+  // Harmony (gpt-oss) and solar-open end a message with <|end|> but generation goes on.
+  if (auto end = find_end("<|end|>"); end && ((find_end("<|return|>") && find_end("<|call|>")) ||
+                                              (find_end("<|calls|>") && find_end("<|flush|>")))) {
+    no_longer_ends(*end, TokenType::kUserDefined);
+  }
+  // Gemma 4 uses </s> as ordinary text.
+  if (auto s = find_end("</s>"); s && find_end("<|tool_response>")) {
+    no_longer_ends(*s, TokenType::kNormal);
+  }
+  std::sort(sp.end_of_generation.begin(), sp.end_of_generation.end());
+  sp.end_of_generation.erase(std::unique(sp.end_of_generation.begin(), sp.end_of_generation.end()),
+                             sp.end_of_generation.end());
+}
 
 std::optional<TokenId> ReadTokenId(const gguf::GgufFile& file, std::string_view key,
                                    std::size_t vocab_size) {
@@ -29,8 +111,8 @@ std::optional<TokenId> ReadTokenId(const gguf::GgufFile& file, std::string_view 
   // Some converters write -1 (or 2^32-1 as uint32) for "no such token".
   if (id < 0 || id == 0xffffffffLL) return std::nullopt;
   if (static_cast<std::uint64_t>(id) >= vocab_size) {
-    Fail("{}: metadata '{}' is token id {}, but the vocabulary has only {} tokens", file.path(), key,
-         id, vocab_size);
+    Fail("{}: metadata '{}' is token id {}, but the vocabulary has only {} tokens", file.path(),
+         key, id, vocab_size);
   }
   return static_cast<TokenId>(id);
 }
@@ -54,9 +136,10 @@ Vocab Vocab::FromGguf(const gguf::GgufFile& file) {
   } else if (v.model == "gpt2") {
     v.kind = TokenizerKind::kBytePairBpe;
   } else {
-    Fail("{}: tokenizer model '{}' is not supported (supported: 'llama' SentencePiece, 'gpt2' "
-         "byte-level BPE)",
-         path, v.model);
+    Fail(
+        "{}: tokenizer model '{}' is not supported (supported: 'llama' SentencePiece, 'gpt2' "
+        "byte-level BPE)",
+        path, v.model);
   }
   v.pre = file.GetString("tokenizer.ggml.pre").value_or("default");
 
@@ -73,7 +156,7 @@ Vocab Vocab::FromGguf(const gguf::GgufFile& file) {
   v.piece_to_id.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     v.pieces.push_back(tokens.items[i].AsString());
-    // The first id wins for duplicate pieces, as in llama.cpp.
+    // The first id wins for duplicate pieces (llama.cpp refuses such files).
     v.piece_to_id.emplace(v.pieces.back(), static_cast<TokenId>(i));
   }
 
@@ -129,19 +212,7 @@ Vocab Vocab::FromGguf(const gguf::GgufFile& file) {
   v.add_space_prefix = file.GetBool("tokenizer.ggml.add_space_prefix")
                            .value_or(v.kind == TokenizerKind::kSentencePiece);
 
-  for (auto id : {sp.eos, sp.eot, sp.eom}) {
-    if (id) sp.end_of_generation.push_back(*id);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (v.types[i] != TokenType::kControl && v.types[i] != TokenType::kUserDefined) continue;
-    if (std::find(kEndOfTurnTexts.begin(), kEndOfTurnTexts.end(), v.pieces[i]) !=
-        kEndOfTurnTexts.end()) {
-      sp.end_of_generation.push_back(static_cast<TokenId>(i));
-    }
-  }
-  std::sort(sp.end_of_generation.begin(), sp.end_of_generation.end());
-  sp.end_of_generation.erase(std::unique(sp.end_of_generation.begin(), sp.end_of_generation.end()),
-                             sp.end_of_generation.end());
+  ApplyTokenTypeFixups(v);
 
   v.chat_template = file.GetString("tokenizer.chat_template");
   return v;
