@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "kiln/base/error.h"
@@ -53,6 +54,33 @@ TEST(ThreadPoolTest, ThreadIndexIsExclusive) {
     });
   }
   EXPECT_EQ(clashes.load(), 0);
+}
+
+// Workers really take chunks: chunk 0 only finishes once chunk 1 has started, which the blocked
+// caller cannot do itself. (The wait is bounded so that a broken pool fails instead of hanging.)
+TEST(ThreadPoolTest, WorkersRunChunksConcurrently) {
+  for (auto spin : {microseconds(0), ThreadPool::kDefaultSpin}) {
+    ThreadPool pool(2, spin);
+    for (int round = 0; round < 20; ++round) {
+      std::atomic<bool> second_started{false};
+      std::atomic<bool> timed_out{false};
+      pool.ParallelFor(2, 1, [&](std::int64_t begin, std::int64_t, int) {
+        if (begin == 1) {
+          second_started = true;
+          return;
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!second_started) {
+          if (std::chrono::steady_clock::now() > deadline) {
+            timed_out = true;
+            return;
+          }
+          std::this_thread::yield();
+        }
+      });
+      ASSERT_FALSE(timed_out) << "round " << round;
+    }
+  }
 }
 
 // Plain (non-atomic) writes made by workers are visible to the caller after the loop: the loop's

@@ -9,6 +9,12 @@
 namespace kiln::kernels {
 namespace {
 
+constexpr std::uint32_t kClosed = std::numeric_limits<std::uint32_t>::max();
+
+std::uint64_t ClaimWord(std::uint32_t loop, std::uint32_t next_chunk) {
+  return static_cast<std::uint64_t>(loop) << 32 | next_chunk;
+}
+
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -36,14 +42,15 @@ bool SpinUntil(std::chrono::microseconds spin, const Done& done) {
 
 ThreadPool::ThreadPool(int num_threads, std::chrono::microseconds spin) : spin_(spin) {
   if (num_threads < 1) Fail("thread pool needs at least 1 thread, got {}", num_threads);
+  if (num_threads > 1024) Fail("thread pool of {} threads is too large", num_threads);
   workers_.reserve(static_cast<std::size_t>(num_threads - 1));
   for (int t = 1; t < num_threads; ++t) workers_.emplace_back([this, t] { WorkerMain(t); });
 }
 
 ThreadPool::~ThreadPool() {
   shutting_down_.store(true, std::memory_order_relaxed);
-  epoch_.fetch_add(1, std::memory_order_release);
-  epoch_.notify_all();
+  wake_.fetch_add(1, std::memory_order_release);
+  wake_.notify_all();
   for (std::thread& worker : workers_) worker.join();
 }
 
@@ -51,66 +58,86 @@ void ThreadPool::Run(std::int64_t n, std::int64_t grain, ChunkFn fn, const void*
   if (in_loop_.exchange(true, std::memory_order_acquire)) {
     Fail("ThreadPool::ParallelFor was called from inside a loop or from two threads at once");
   }
+  const std::int64_t chunks = (n + grain - 1) / grain;
+  if (chunks >= kClosed) Fail("ThreadPool::ParallelFor: {} chunks is too many", chunks);
+
+  // Every chunk of the previous loop is claimed and finished. Close it first, so that a thread
+  // still holding its claim word cannot read the new chunk count and claim a chunk that the
+  // previous loop never had.
+  const auto loop = static_cast<std::uint32_t>(claim_.load(std::memory_order_relaxed) >> 32);
+  claim_.store(ClaimWord(loop, kClosed), std::memory_order_seq_cst);
   fn_ = fn;
   body_ = body;
   n_ = n;
   grain_ = grain;
-  next_chunk_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  // Release publishes the loop above to every worker that sees the new epoch.
-  epoch_.fetch_add(1, std::memory_order_release);
-  epoch_.notify_all();
+  cancelled_.store(false, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  chunks_.store(static_cast<std::uint32_t>(chunks), std::memory_order_seq_cst);
+  // Release: a thread that claims from this word sees the loop written above.
+  claim_.store(ClaimWord(loop + 1, 0), std::memory_order_release);
+  wake_.fetch_add(1, std::memory_order_release);
+  wake_.notify_all();
 
-  DrainChunks(0);
+  RunChunks(0);
 
-  auto finished = [this] { return busy_workers_.load(std::memory_order_acquire) == 0; };
+  const auto total = static_cast<std::uint32_t>(chunks);
+  auto finished = [this, total] { return done_.load(std::memory_order_acquire) == total; };
   if (!SpinUntil(spin_, finished)) {
-    for (int busy; (busy = busy_workers_.load(std::memory_order_acquire)) != 0;) {
-      busy_workers_.wait(busy, std::memory_order_acquire);
+    for (std::uint32_t done; (done = done_.load(std::memory_order_acquire)) != total;) {
+      done_.wait(done, std::memory_order_acquire);
     }
   }
-  std::exception_ptr error = std::exchange(first_exception_, nullptr);
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(exception_mutex_);
+    error = std::exchange(first_exception_, nullptr);
+  }
   in_loop_.store(false, std::memory_order_release);
   if (error) std::rethrow_exception(error);
+}
+
+void ThreadPool::RunChunks(int thread) {
+  for (;;) {
+    std::uint64_t word = claim_.load(std::memory_order_acquire);
+    const auto next = static_cast<std::uint32_t>(word);
+    // Read after `word`: either this loop's count or, if the caller has moved on, a later one; in
+    // that case the claim word has changed and the exchange below fails.
+    const std::uint32_t chunks = chunks_.load(std::memory_order_seq_cst);
+    if (next == kClosed || next >= chunks) return;
+    if (!claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;
+    }
+    // Chunk `next` is ours; the loop cannot change until we report it done.
+    if (!cancelled_.load(std::memory_order_relaxed)) {
+      const std::int64_t begin = static_cast<std::int64_t>(next) * grain_;
+      const std::int64_t end = std::min(n_, begin + grain_);
+      try {
+        fn_(body_, begin, end, thread);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(exception_mutex_);
+        if (!first_exception_) first_exception_ = std::current_exception();
+        cancelled_.store(true, std::memory_order_relaxed);
+      }
+    }
+    // Release hands this chunk's writes to the caller.
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) done_.notify_one();
+  }
 }
 
 void ThreadPool::WorkerMain(int thread) {
   std::uint32_t seen = 0;
   for (;;) {
-    auto changed = [this, seen] { return epoch_.load(std::memory_order_acquire) != seen; };
-    if (!SpinUntil(spin_, changed)) {
-      while (epoch_.load(std::memory_order_acquire) == seen) {
-        epoch_.wait(seen, std::memory_order_acquire);
+    auto woken = [this, seen] { return wake_.load(std::memory_order_acquire) != seen; };
+    if (!SpinUntil(spin_, woken)) {
+      while (wake_.load(std::memory_order_acquire) == seen) {
+        wake_.wait(seen, std::memory_order_acquire);
       }
     }
-    seen = epoch_.load(std::memory_order_acquire);
+    seen = wake_.load(std::memory_order_acquire);
     if (shutting_down_.load(std::memory_order_relaxed)) return;
-    DrainChunks(thread);
-    // Release hands this worker's writes (the loop's outputs) to the caller.
-    if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_workers_.notify_one();
+    RunChunks(thread);
   }
-}
-
-void ThreadPool::DrainChunks(int thread) {
-  for (;;) {
-    std::int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
-    if (chunk >= (n_ + grain_ - 1) / grain_) return;
-    std::int64_t begin = chunk * grain_;
-    std::int64_t end = std::min(n_, begin + grain_);
-    try {
-      fn_(body_, begin, end, thread);
-    } catch (...) {
-      RecordException();
-      // Stop handing out chunks; the loop's result is discarded anyway.
-      next_chunk_.store(std::numeric_limits<std::int64_t>::max() / 2, std::memory_order_relaxed);
-      return;
-    }
-  }
-}
-
-void ThreadPool::RecordException() {
-  std::lock_guard<std::mutex> lock(exception_mutex_);
-  if (!first_exception_) first_exception_ = std::current_exception();
 }
 
 }  // namespace kiln::kernels

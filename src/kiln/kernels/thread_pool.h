@@ -1,7 +1,8 @@
 // ThreadPool: a fixed set of worker threads, created once and joined by the destructor, that run
 // parallel-for loops with the calling thread taking part. Built for many short loops (a forward
 // pass runs hundreds per token): idle workers spin briefly before sleeping, so a loop that follows
-// closely on the last one starts in well under a microsecond and a cold one in tens of them.
+// closely on the last one starts in well under a microsecond, and a loop never waits for a worker
+// that has not started on it (a busy machine may not schedule one for milliseconds).
 #pragma once
 
 #include <atomic>
@@ -27,10 +28,10 @@ class ThreadPool {
 
   // Calls body(begin, end, thread) for consecutive chunks covering [0, n), each at most `grain`
   // long, and returns when all are done. `thread` is in [0, num_threads()) and no two concurrent
-  // calls share one, so it can index per-thread scratch. Chunks are handed out dynamically, which
-  // evens out uneven chunks and threads that the OS delays. The first exception a body throws is
-  // rethrown here once every thread has stopped. Loops must not nest, and only one thread may
-  // drive the pool at a time.
+  // calls share one, so it can index per-thread scratch. Chunks are claimed dynamically by
+  // whichever threads are running. The first exception a body throws is rethrown here after the
+  // loop (chunks not yet started are skipped). Loops must not nest, and only one thread may drive
+  // the pool at a time.
   template <typename Body>
   void ParallelFor(std::int64_t n, std::int64_t grain, const Body& body) {
     if (n <= 0) return;
@@ -57,24 +58,27 @@ class ThreadPool {
 
   void Run(std::int64_t n, std::int64_t grain, ChunkFn fn, const void* body);
   void WorkerMain(int thread);
-  // Takes chunks of the current loop until none are left.
-  void DrainChunks(int thread);
-  void RecordException();
+  // Claims and runs chunks of the current loop until none are left unclaimed.
+  void RunChunks(int thread);
 
-  // The loop being run; written by the caller before `epoch_` is released.
+  // The loop being run. Written by the caller only while no chunk is claimable; a thread reads
+  // them only after claiming a chunk, and the caller waits for every claimed chunk to finish.
   ChunkFn fn_ = nullptr;
   const void* body_ = nullptr;
   std::int64_t n_ = 0;
   std::int64_t grain_ = 1;
 
-  alignas(64) std::atomic<std::int64_t> next_chunk_{0};
-  // Bumped once per loop (and once more at shutdown); workers wait for it to change. 32 bits so
-  // that waiting on it is a plain futex.
-  alignas(64) std::atomic<std::uint32_t> epoch_{0};
-  // Workers still inside the current loop; the caller waits for it to reach zero.
-  alignas(64) std::atomic<int> busy_workers_{0};
+  // Loop number (high 32 bits) and next unclaimed chunk (low 32 bits): claiming is one
+  // compare-exchange, which fails for a thread still looking at an older loop.
+  alignas(64) std::atomic<std::uint64_t> claim_{0};
+  std::atomic<std::uint32_t> chunks_{0};
+  // Chunks finished in the current loop; the caller waits for it to reach chunks_.
+  alignas(64) std::atomic<std::uint32_t> done_{0};
+  // Bumped once per loop and at shutdown; idle workers wait for it to change.
+  alignas(64) std::atomic<std::uint32_t> wake_{0};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> in_loop_{false};
+  std::atomic<bool> cancelled_{false};
 
   std::mutex exception_mutex_;
   std::exception_ptr first_exception_;
