@@ -41,6 +41,8 @@ inline constexpr std::size_t kFloatLanes = hn::MaxLanes(DF32());
 
 // Register tile of the batched kernels (weight rows x tokens): as large as the target's vector
 // registers hold (16 on AVX2 and 128-bit targets, 32 with AVX-512).
+// Single-token tiles use fewer rows: without token reuse, more rows only add register pressure.
+inline constexpr int kGemvTileRows = 2;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 inline constexpr int kTileRows = 4;
 inline constexpr int kTileTokens = 4;
@@ -144,6 +146,15 @@ HWY_INLINE float HalfToF32(std::uint16_t h) {
   std::memcpy(&f, &magnitude, sizeof f);
   f *= 0x1p112f;
   return (h & 0x8000u) ? -f : f;
+#endif
+}
+
+// The IEEE half `h` converted and broadcast to every lane.
+HWY_INLINE VF32 BroadcastHalf(std::uint16_t h) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  return VF32{_mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(h)))};
+#else
+  return hn::Set(DF32(), HalfToF32(h));
 #endif
 }
 

@@ -65,11 +65,11 @@ template <class Load>
 struct FloatKernel {
   static constexpr int kRows = kTileRows;
   static constexpr int kTokens = kTileTokens;
+  static constexpr int kGemvRows = kTileRows;
 
-  template <int T>
+  template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
                               const std::int64_t* tokens, float* HWY_RESTRICT out) {
-    constexpr int R = kRows;
     constexpr auto N = static_cast<std::int64_t>(kFloatLanes);
     const DF32 df;
     const std::int64_t cols = acts.cols;
