@@ -63,9 +63,9 @@ struct LoadBF16 {
 
 template <class Load>
 struct FloatKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
-  static constexpr int kGemvRows = kTileRows;
+  static constexpr int kRows = kFloatTile.rows;
+  static constexpr int kTokens = kFloatTile.tokens;
+  static constexpr int kGemvRows = kFloatTile.rows;
 
   template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,

@@ -240,8 +240,8 @@ struct DecodeQ2_K {
 
 template <class Decode>
 struct KQuantKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
+  static constexpr int kRows = kKQuantTile.rows;
+  static constexpr int kTokens = kKQuantTile.tokens;
   static constexpr int kGemvRows = kGemvTileRows;
   using Block = typename Decode::Block;
 

@@ -135,9 +135,9 @@ struct DecodeQ8_0 {
 // end. Per-row and per-token factors are broadcast once per block and shared across the tile.
 template <class Decode>
 struct LegacyKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
-  static constexpr int kGemvRows = kTileRows;
+  static constexpr int kRows = kLegacyTile.rows;
+  static constexpr int kTokens = kLegacyTile.tokens;
+  static constexpr int kGemvRows = kLegacyTile.rows;
 
   template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
