@@ -39,23 +39,30 @@ inline constexpr std::size_t kBytesPerVec = hn::MaxLanes(DU8());
 inline constexpr int kParts = static_cast<int>(32 / kBytesPerVec);
 inline constexpr std::size_t kFloatLanes = hn::MaxLanes(DF32());
 
-// Register tile of the batched kernels (weight rows x tokens): as large as the target's vector
-// registers hold (16 on AVX2 and 128-bit targets, 32 with AVX-512).
+// Register tiles of the batched kernels (weight rows x tokens), as large as the target's vector
+// registers hold: 16 on AVX2 and 128-bit targets, 32 with AVX-512. The K-type kernel keeps
+// integer and float accumulators and prefers more tokens per decoded row; the others reuse
+// decoded weights less and prefer more rows. Single-token (GEMV) tiles of the quantized kernels
+// use two rows: without token reuse more rows only add register pressure.
+struct TileShape {
+  int rows;
+  int tokens;
+};
+inline constexpr int kGemvTileRows = 2;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-inline constexpr int kTileRows = 4;
-inline constexpr int kTileTokens = 4;
+inline constexpr TileShape kLegacyTile{4, 4};
+inline constexpr TileShape kKQuantTile{4, 4};
+inline constexpr TileShape kFloatTile{4, 4};
 #elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-inline constexpr int kTileRows = 4;
-inline constexpr int kTileTokens = 2;
+inline constexpr TileShape kLegacyTile{4, 2};
+inline constexpr TileShape kKQuantTile{2, 4};
+inline constexpr TileShape kFloatTile{4, 2};
 #else
-inline constexpr int kTileRows = 2;
-inline constexpr int kTileTokens = 2;
+inline constexpr TileShape kLegacyTile{2, 2};
+inline constexpr TileShape kKQuantTile{2, 2};
+inline constexpr TileShape kFloatTile{2, 2};
 #endif
 
-// Re-evaluated for every target (this part is compiled once per target). Defining
-// KILN_KERNELS_GENERIC_INT8 makes x86 use the portable code, to test it on an x86 machine.
-#undef KILN_X86_INT8
-#undef KILN_VNNI
 #if HWY_ARCH_X86 && !defined(KILN_KERNELS_GENERIC_INT8)
 #define KILN_X86_INT8 1
 #endif
@@ -144,6 +151,15 @@ HWY_INLINE float HalfToF32(std::uint16_t h) {
   std::memcpy(&f, &magnitude, sizeof f);
   f *= 0x1p112f;
   return (h & 0x8000u) ? -f : f;
+#endif
+}
+
+// The IEEE half `h` converted and broadcast to every lane.
+HWY_INLINE VF32 BroadcastHalf(std::uint16_t h) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  return VF32{_mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(h)))};
+#else
+  return hn::Set(DF32(), HalfToF32(h));
 #endif
 }
 

@@ -63,13 +63,13 @@ struct LoadBF16 {
 
 template <class Load>
 struct FloatKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
+  static constexpr int kRows = kFloatTile.rows;
+  static constexpr int kTokens = kFloatTile.tokens;
+  static constexpr int kGemvRows = kFloatTile.rows;
 
-  template <int T>
+  template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
                               const std::int64_t* tokens, float* HWY_RESTRICT out) {
-    constexpr int R = kRows;
     constexpr auto N = static_cast<std::int64_t>(kFloatLanes);
     const DF32 df;
     const std::int64_t cols = acts.cols;

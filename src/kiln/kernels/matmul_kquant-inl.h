@@ -49,14 +49,61 @@ HWY_INLINE VU8 MoveBits(VU8 v, std::uint8_t mask) {
   return hn::And(moved, hn::Set(du8, mask));
 }
 
-// Per row and super-block: the float scales and the integer sub-block scales and offsets.
+// 16-byte vectors of sub-block scales, on every target.
+using D16U8 = hn::CappedTag<std::uint8_t, 16>;
+using D16I8 = hn::RebindToSigned<D16U8>;
+
+// Widens 16 bytes to 16-bit lanes; natural[p] holds bytes [p * lanes, (p + 1) * lanes).
+template <class V16>
+HWY_INLINE void Widen16(V16 v, VI16* natural) {
+  const DI16 di16;
+  if constexpr (kParts == 1) {
+    natural[0] = hn::PromoteTo(di16, v);
+  } else {
+    const hn::Half<hn::DFromV<V16>> dh;
+    natural[0] = hn::PromoteTo(di16, hn::LowerHalf(dh, v));
+    natural[1] = hn::PromoteTo(di16, hn::UpperHalf(dh, v));
+  }
+}
+
+// Per row and super-block: float scales, the sub-block scales as lookup tables (table[0] holds
+// scales 0..7 and table[1] scales 8..15, repeated in each 128-bit block so that one byte shuffle
+// per chunk broadcasts them), and the offsets of each 16 elements as 16-bit lanes.
 struct KScales {
   float d;
   float dmin;
-  // Types with 32-element sub-blocks use sc[0..7]; the others one per 16 elements.
-  alignas(32) std::int16_t sc[16];
-  alignas(32) std::int16_t mn[16];  // offset of each 16 elements
+  VI16 table[2];
+  VI16 offsets[kParts];
 };
+
+HWY_INLINE void MakeTables(const VI16* natural, KScales& s) {
+  const DI16 di16;
+  if constexpr (kParts == 1) {
+    s.table[0] = hn::ConcatLowerLower(di16, natural[0], natural[0]);
+    s.table[1] = hn::ConcatUpperUpper(di16, natural[0], natural[0]);
+  } else {
+    s.table[0] = natural[0];
+    s.table[1] = natural[1];
+  }
+}
+
+// Byte shuffles that broadcast chunk C's scales from a table: per16 types take scales 2C and
+// 2C+1 (for the chunk's two halves), the others scale C for the whole chunk.
+struct ScaleShuffles {
+  alignas(32) std::uint8_t bytes[8][32];
+};
+constexpr ScaleShuffles MakeScaleShuffles(bool per16) {
+  ScaleShuffles s{};
+  for (int c = 0; c < 8; ++c) {
+    for (int i = 0; i < 32; ++i) {
+      const int scale = per16 ? (2 * c + i / 16) % 8 : c;
+      s.bytes[c][i] = static_cast<std::uint8_t>(2 * scale + i % 2);
+    }
+  }
+  return s;
+}
+alignas(32) inline constexpr ScaleShuffles kPer16Shuffles = MakeScaleShuffles(true);
+alignas(32) inline constexpr ScaleShuffles kPer32Shuffles = MakeScaleShuffles(false);
 
 HWY_INLINE VU8 LoadPart(const std::uint8_t* p, int part) {
   return hn::LoadU(DU8(), p + part * kBytesPerVec);
@@ -75,12 +122,17 @@ struct DecodeQ4_K {
     const std::uint32_t words[4] = {
         u[0] & 0x3f3f3f3fu, (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4),
         u[1] & 0x3f3f3f3fu, ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)};
-    std::uint8_t bytes[16];  // scales 0..7, then mins 0..7
+    alignas(16) std::uint8_t bytes[16];  // scales 0..7, then mins 0..7
     std::memcpy(bytes, words, sizeof bytes);
-    for (int j = 0; j < 8; ++j) {
-      s.sc[j] = bytes[j];
-      s.mn[2 * j] = s.mn[2 * j + 1] = bytes[8 + j];
-    }
+    const D16U8 d16;
+    const auto v = hn::Load(d16, bytes);
+    VI16 natural[kParts];
+    Widen16(v, natural);
+    MakeTables(natural, s);
+    // Each min covers 32 elements, i.e. two of the 16-element sums.
+    alignas(16) static constexpr std::uint8_t kPairMins[16] = {8,  8,  9,  9,  10, 10, 11, 11,
+                                                               12, 12, 13, 13, 14, 14, 15, 15};
+    Widen16(hn::TableLookupBytes(v, hn::Load(d16, kPairMins)), s.offsets);
   }
   // Sub-block C is the low (C even) or high nibbles of qs[32 * (C / 2) ...].
   template <int C>
@@ -110,16 +162,22 @@ struct DecodeQ5_K {
   }
 };
 
+// Signed 8-bit scales of 16-element groups: tables, and offsets = kOffset * scale.
+template <int kOffsetShift>
+HWY_INLINE void SignedGroupScales(const std::int8_t* scales, KScales& s) {
+  VI16 natural[kParts];
+  Widen16(hn::LoadU(D16I8(), scales), natural);
+  MakeTables(natural, s);
+  for (int p = 0; p < kParts; ++p) s.offsets[p] = hn::ShiftLeft<kOffsetShift>(natural[p]);
+}
+
 struct DecodeQ6_K {
   using Block = BlockQ6_K;
   static constexpr bool kScalePer16 = true;
   static HWY_INLINE void Scales(const Block& b, KScales& s) {
     s.d = HalfToF32(b.d);
     s.dmin = s.d;
-    for (int g = 0; g < 16; ++g) {
-      s.sc[g] = b.scales[g];
-      s.mn[g] = static_cast<std::int16_t>(32 * b.scales[g]);
-    }
+    SignedGroupScales<5>(b.scales, s);  // stored u - 32
   }
   // Each half of 128 elements: 32-element part k takes nibbles of ql[64h + 32 (k % 2) + l]
   // (low for k < 2) and bits 2k, 2k+1 of qh[32h + l] as its top two bits.
@@ -134,26 +192,6 @@ struct DecodeQ6_K {
   }
 };
 
-struct DecodeQ2_K {
-  using Block = BlockQ2_K;
-  static constexpr bool kScalePer16 = true;
-  static HWY_INLINE void Scales(const Block& b, KScales& s) {
-    s.d = HalfToF32(b.d);
-    s.dmin = HalfToF32(b.dmin);
-    for (int g = 0; g < 16; ++g) {
-      s.sc[g] = b.scales[g] & 0xF;
-      s.mn[g] = b.scales[g] >> 4;
-    }
-  }
-  // Each half of 128 elements: part j is bits 2j, 2j+1 of qs[32h + l].
-  template <int C>
-  static HWY_INLINE void Quants(const Block& b, VU8* parts) {
-    for (int p = 0; p < kParts; ++p) {
-      parts[p] = MoveBits<2 * (C % 4), 0>(LoadPart(b.qs + 32 * (C / 4), p), 0x03);
-    }
-  }
-};
-
 struct DecodeQ3_K {
   using Block = BlockQ3_K;
   static constexpr bool kScalePer16 = true;
@@ -162,10 +200,7 @@ struct DecodeQ3_K {
     s.dmin = s.d;
     std::int8_t scales[16];
     UnpackQ3KScales(b.scales, scales);
-    for (int g = 0; g < 16; ++g) {
-      s.sc[g] = scales[g];
-      s.mn[g] = static_cast<std::int16_t>(4 * scales[g]);
-    }
+    SignedGroupScales<2>(scales, s);  // stored u - 4
   }
   // Low two bits as Q2_K; bit C of hmask[l] set means +4 (stored value u - 4 = q).
   template <int C>
@@ -177,28 +212,53 @@ struct DecodeQ3_K {
   }
 };
 
+struct DecodeQ2_K {
+  using Block = BlockQ2_K;
+  static constexpr bool kScalePer16 = true;
+  static HWY_INLINE void Scales(const Block& b, KScales& s) {
+    s.d = HalfToF32(b.d);
+    s.dmin = HalfToF32(b.dmin);
+    // Low nibble: scale, high nibble: min of each 16 elements.
+    const D16U8 d16;
+    const hn::Repartition<std::uint16_t, D16U8> d16u16;
+    const auto v = hn::LoadU(d16, b.scales);
+    const auto nibble = hn::Set(d16, 0x0F);
+    VI16 natural[kParts];
+    Widen16(hn::And(v, nibble), natural);
+    MakeTables(natural, s);
+    Widen16(hn::And(hn::BitCast(d16, hn::ShiftRight<4>(hn::BitCast(d16u16, v))), nibble),
+            s.offsets);
+  }
+  // Each half of 128 elements: part j is bits 2j, 2j+1 of qs[32h + l].
+  template <int C>
+  static HWY_INLINE void Quants(const Block& b, VU8* parts) {
+    for (int p = 0; p < kParts; ++p) {
+      parts[p] = MoveBits<2 * (C % 4), 0>(LoadPart(b.qs + 32 * (C / 4), p), 0x03);
+    }
+  }
+};
+
 template <class Decode>
 struct KQuantKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
-  static constexpr int R = kRows;
+  static constexpr int kRows = kKQuantTile.rows;
+  static constexpr int kTokens = kKQuantTile.tokens;
+  static constexpr int kGemvRows = kGemvTileRows;
   using Block = typename Decode::Block;
 
   // Scale vector of sub-block C, matched to the 16-bit pair sums of MulPairsU8I8.
   template <int C>
   static HWY_INLINE void ChunkScales(const KScales& s, VI16* parts) {
+    const DU8 du8;
     const DI16 di16;
-    if constexpr (!Decode::kScalePer16) {
-      for (int p = 0; p < kParts; ++p) parts[p] = hn::Set(di16, s.sc[C]);
-    } else if constexpr (kParts == 1) {
-      const hn::Half<DI16> dh;
-      parts[0] = hn::Combine(di16, hn::Set(dh, s.sc[2 * C + 1]), hn::Set(dh, s.sc[2 * C]));
-    } else {
-      for (int p = 0; p < kParts; ++p) parts[p] = hn::Set(di16, s.sc[2 * C + p]);
+    const ScaleShuffles& shuffles = Decode::kScalePer16 ? kPer16Shuffles : kPer32Shuffles;
+    const VU8 table = hn::BitCast(du8, s.table[Decode::kScalePer16 ? C / 4 : 0]);
+    for (int p = 0; p < kParts; ++p) {
+      const VU8 shuffle = hn::Load(du8, shuffles.bytes[C] + p * kBytesPerVec);
+      parts[p] = hn::BitCast(di16, hn::TableLookupBytes(table, shuffle));
     }
   }
 
-  template <int C, int T>
+  template <int C, int R, int T>
   static HWY_INLINE void Chunk(const Block* const* wb, const KScales* s,
                                const std::int8_t* const* xq, VI32 (&iacc)[R][T]) {
     const DI8 di8;
@@ -222,14 +282,14 @@ struct KQuantKernel {
     }
   }
 
-  template <int T, int... C>
+  template <int R, int T, int... C>
   static HWY_INLINE void AllChunks(std::integer_sequence<int, C...>, const Block* const* wb,
                                    const KScales* s, const std::int8_t* const* xq,
                                    VI32 (&iacc)[R][T]) {
-    (Chunk<C, T>(wb, s, xq, iacc), ...);
+    (Chunk<C, R, T>(wb, s, xq, iacc), ...);
   }
 
-  template <int T>
+  template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
                               const std::int64_t* tokens, float* HWY_RESTRICT out) {
     const DF32 df;
@@ -260,7 +320,7 @@ struct KQuantKernel {
       for (int r = 0; r < R; ++r) {
         for (int t = 0; t < T; ++t) iacc[r][t] = hn::Zero(di32);
       }
-      AllChunks<T>(std::make_integer_sequence<int, 8>(), wb, s, xq, iacc);
+      AllChunks<R, T>(std::make_integer_sequence<int, 8>(), wb, s, xq, iacc);
 
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
@@ -272,7 +332,7 @@ struct KQuantKernel {
         for (int r = 0; r < R; ++r) {
           VI32 offsets = hn::Zero(di32);
           for (int p = 0; p < kParts; ++p) {
-            offsets = MulPairsAccumulate(offsets, hn::Load(di16, s[r].mn + p * kI16Lanes), bs[p]);
+            offsets = MulPairsAccumulate(offsets, s[r].offsets[p], bs[p]);
           }
           acc[r][t] =
               hn::MulAdd(hn::ConvertTo(df, iacc[r][t]), hn::Set(df, s[r].d * dx), acc[r][t]);
@@ -298,15 +358,15 @@ inline void MultiplyKQuantRows(const WeightMatrix& w, const detail::ActivationRo
   using gguf::TensorType;
   switch (w.type) {
     case TensorType::kQ2_K:
-      return MultiplyRowsTiled<KQuantKernel<DecodeQ2_K> >(w, acts, n_tokens, row_begin, row_end, y);
+      return MultiplyRowsTiled<KQuantKernel<DecodeQ2_K>>(w, acts, n_tokens, row_begin, row_end, y);
     case TensorType::kQ3_K:
-      return MultiplyRowsTiled<KQuantKernel<DecodeQ3_K> >(w, acts, n_tokens, row_begin, row_end, y);
+      return MultiplyRowsTiled<KQuantKernel<DecodeQ3_K>>(w, acts, n_tokens, row_begin, row_end, y);
     case TensorType::kQ4_K:
-      return MultiplyRowsTiled<KQuantKernel<DecodeQ4_K> >(w, acts, n_tokens, row_begin, row_end, y);
+      return MultiplyRowsTiled<KQuantKernel<DecodeQ4_K>>(w, acts, n_tokens, row_begin, row_end, y);
     case TensorType::kQ5_K:
-      return MultiplyRowsTiled<KQuantKernel<DecodeQ5_K> >(w, acts, n_tokens, row_begin, row_end, y);
+      return MultiplyRowsTiled<KQuantKernel<DecodeQ5_K>>(w, acts, n_tokens, row_begin, row_end, y);
     case TensorType::kQ6_K:
-      return MultiplyRowsTiled<KQuantKernel<DecodeQ6_K> >(w, acts, n_tokens, row_begin, row_end, y);
+      return MultiplyRowsTiled<KQuantKernel<DecodeQ6_K>>(w, acts, n_tokens, row_begin, row_end, y);
     default:
       break;
   }

@@ -1,6 +1,7 @@
 // Per-target kernels for the legacy 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against
 // activations quantized in blocks of 32 (ActFormat::kQ8). Each block decodes to unsigned 8-bit
-// values u with x = d * u + m (Q8_0: signed values, m = 0), so one dot block is
+// values u with x = d * u + m (m = -8d for Q4_0, -16d for Q5_0; Q8_0: signed values, m = 0), so
+// one dot block is
 //   d_w * d_x * sum(u * q) + m_w * s_x        with s_x = d_x * sum(q),
 // the integer sum coming from 8-bit multiplies (maddubs / VNNI).
 
@@ -31,11 +32,13 @@ HWY_INLINE void UnpackNibbleBlock(const std::uint8_t* HWY_RESTRICT qs, VU8* part
   const DU8 du8;
   const auto mask = hn::Set(du8, 0x0F);
   if constexpr (kParts == 1) {
-    const hn::Half<DU8> dh;
-    const auto lo = hn::LoadU(dh, qs);
-    const auto hi =
-        hn::BitCast(dh, hn::ShiftRight<4>(hn::BitCast(hn::RepartitionToWide<decltype(dh)>(), lo)));
-    parts[0] = hn::And(hn::Combine(du8, hi, lo), mask);
+    // Both 128-bit halves hold the 16 bytes; shifting the upper half's 32-bit lanes by 4 brings
+    // its high nibbles down.
+    const hn::Repartition<std::uint32_t, DU8> du32;
+    const auto shifts = hn::Combine(du32, hn::Set(hn::Half<decltype(du32)>(), 4),
+                                    hn::Zero(hn::Half<decltype(du32)>()));
+    const auto both = hn::BitCast(du32, hn::LoadDup128(du8, qs));
+    parts[0] = hn::And(hn::BitCast(du8, hn::Shr(both, shifts)), mask);
   } else {
     const auto v = hn::LoadU(du8, qs);
     parts[0] = hn::And(v, mask);
@@ -67,75 +70,85 @@ HWY_INLINE std::uint32_t LoadU32(const std::uint8_t* p) {
   return v;
 }
 
-// Decoders: Quants() gives the block's 8-bit values, Scale() its d and Min() its m.
+// Decoders: Quants() gives the block's 8-bit values u (the scale d is the block's field d). The
+// value is
+//   kMinField: d * u + m with m = Min(),   kOffset > 0: d * (u - kOffset),   else d * u (signed).
 struct DecodeQ4_0 {
   using Block = BlockQ4_0;
   static constexpr bool kSigned = false;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kMinField = false;
+  static constexpr int kOffset = 8;
   static HWY_INLINE void Quants(const Block& b, VU8* parts) { UnpackNibbleBlock(b.qs, parts); }
-  static HWY_INLINE float Scale(const Block& b) { return HalfToF32(b.d); }
-  static HWY_INLINE float Min(const Block& b) { return -8.0f * HalfToF32(b.d); }
+  static HWY_INLINE float Min(const Block&) { return 0.0f; }
 };
 
 struct DecodeQ4_1 {
   using Block = BlockQ4_1;
   static constexpr bool kSigned = false;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kMinField = true;
+  static constexpr int kOffset = 0;
   static HWY_INLINE void Quants(const Block& b, VU8* parts) { UnpackNibbleBlock(b.qs, parts); }
-  static HWY_INLINE float Scale(const Block& b) { return HalfToF32(b.d); }
   static HWY_INLINE float Min(const Block& b) { return HalfToF32(b.m); }
 };
 
 struct DecodeQ5_0 {
   using Block = BlockQ5_0;
   static constexpr bool kSigned = false;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kMinField = false;
+  static constexpr int kOffset = 16;
   static HWY_INLINE void Quants(const Block& b, VU8* parts) {
     UnpackNibbleBlock(b.qs, parts);
     OrHighBits(LoadU32(b.qh), 0x10, parts);
   }
-  static HWY_INLINE float Scale(const Block& b) { return HalfToF32(b.d); }
-  static HWY_INLINE float Min(const Block& b) { return -16.0f * HalfToF32(b.d); }
+  static HWY_INLINE float Min(const Block&) { return 0.0f; }
 };
 
 struct DecodeQ5_1 {
   using Block = BlockQ5_1;
   static constexpr bool kSigned = false;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kMinField = true;
+  static constexpr int kOffset = 0;
   static HWY_INLINE void Quants(const Block& b, VU8* parts) {
     UnpackNibbleBlock(b.qs, parts);
     OrHighBits(LoadU32(b.qh), 0x10, parts);
   }
-  static HWY_INLINE float Scale(const Block& b) { return HalfToF32(b.d); }
   static HWY_INLINE float Min(const Block& b) { return HalfToF32(b.m); }
 };
 
 struct DecodeQ8_0 {
   using Block = BlockQ8_0;
   static constexpr bool kSigned = true;
-  static constexpr bool kHasMin = false;
+  static constexpr bool kMinField = false;
+  static constexpr int kOffset = 0;
   static HWY_INLINE void Quants(const Block& b, VU8* parts) {
     const auto* qs = reinterpret_cast<const std::uint8_t*>(b.qs);
     for (int p = 0; p < kParts; ++p) parts[p] = hn::LoadU(DU8(), qs + p * kBytesPerVec);
   }
-  static HWY_INLINE float Scale(const Block& b) { return HalfToF32(b.d); }
   static HWY_INLINE float Min(const Block&) { return 0.0f; }
 };
 
+// Per block and (row r, token t), with isum = sum(u * q) in 32-bit lanes:
+//   offset types:  acc += d_r * (isum * d_t - kOffset * s_t / lanes)
+//   min types:     acc += d_r * (isum * d_t) + (m_r / lanes) * s_t
+//   Q8_0:          acc += d_r * (isum * d_t)
+// Terms added to every lane are divided by the lane count because the lanes are summed at the
+// end. Per-row and per-token factors are broadcast once per block and shared across the tile.
 template <class Decode>
 struct LegacyKernel {
-  static constexpr int kRows = kTileRows;
-  static constexpr int kTokens = kTileTokens;
+  static constexpr int kRows = kLegacyTile.rows;
+  static constexpr int kTokens = kLegacyTile.tokens;
+  static constexpr int kGemvRows = kLegacyTile.rows;
 
-  template <int T>
+  template <int R, int T>
   static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
                               const std::int64_t* tokens, float* HWY_RESTRICT out) {
-    constexpr int R = kRows;
     using Block = typename Decode::Block;
     const DF32 df;
     const DI32 di32;
     const DI8 di8;
     const std::int64_t blocks = acts.cols / detail::kQ8Block;
+    constexpr float kLaneShare = 1.0f / static_cast<float>(kFloatLanes);
+    constexpr bool kUsesSums = Decode::kMinField || Decode::kOffset != 0;
 
     const Block* w[R];
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(rows[r]);
@@ -145,15 +158,13 @@ struct LegacyKernel {
     for (int t = 0; t < T; ++t) {
       xq[t] = acts.QRow(tokens[t]);
       xd[t] = acts.DRow(tokens[t]);
-      xs[t] = Decode::kHasMin ? acts.SRow(tokens[t]) : nullptr;
+      xs[t] = kUsesSums ? acts.SRow(tokens[t]) : nullptr;
     }
 
     VF32 acc[R][T];
     for (int r = 0; r < R; ++r) {
       for (int t = 0; t < T; ++t) acc[r][t] = hn::Zero(df);
     }
-    // Min terms are added in every lane, so they are pre-divided by the lane count.
-    const float min_share = 1.0f / static_cast<float>(kFloatLanes);
 
     for (std::int64_t b = 0; b < blocks; ++b) {
       VU8 wq[R][kParts];
@@ -162,8 +173,8 @@ struct LegacyKernel {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         Decode::Quants(w[r][b], wq[r]);
-        wd[r] = hn::Set(df, Decode::Scale(w[r][b]));
-        if constexpr (Decode::kHasMin) wm[r] = hn::Set(df, Decode::Min(w[r][b]) * min_share);
+        wd[r] = BroadcastHalf(w[r][b].d);
+        if constexpr (Decode::kMinField) wm[r] = hn::Set(df, Decode::Min(w[r][b]) * kLaneShare);
       }
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
@@ -172,6 +183,11 @@ struct LegacyKernel {
           xv[p] = hn::LoadU(di8, xq[t] + b * detail::kQ8Block + p * kBytesPerVec);
         }
         const VF32 dx = hn::Set(df, xd[t][b]);
+        VF32 sx;
+        if constexpr (Decode::kMinField) sx = hn::Set(df, xs[t][b]);
+        if constexpr (Decode::kOffset != 0) {
+          sx = hn::Set(df, xs[t][b] * (-static_cast<float>(Decode::kOffset) * kLaneShare));
+        }
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
           VI32 isum = hn::Zero(di32);
@@ -182,9 +198,12 @@ struct LegacyKernel {
               isum = DotU8I8(isum, wq[r][p], xv[p]);
             }
           }
-          acc[r][t] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(wd[r], dx), acc[r][t]);
-          if constexpr (Decode::kHasMin) {
-            acc[r][t] = hn::MulAdd(wm[r], hn::Set(df, xs[t][b]), acc[r][t]);
+          const VF32 fsum = hn::ConvertTo(df, isum);
+          if constexpr (Decode::kOffset != 0) {
+            acc[r][t] = hn::MulAdd(wd[r], hn::MulAdd(fsum, dx, sx), acc[r][t]);
+          } else {
+            if constexpr (Decode::kMinField) acc[r][t] = hn::MulAdd(wm[r], sx, acc[r][t]);
+            acc[r][t] = hn::MulAdd(wd[r], hn::Mul(fsum, dx), acc[r][t]);
           }
         }
       }

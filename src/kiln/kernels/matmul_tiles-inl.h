@@ -20,16 +20,16 @@
 HWY_BEFORE_NAMESPACE();
 namespace kiln::kernels::HWY_NAMESPACE {
 
-// Kernel provides kRows, kTokens and
-//   template <int T> static void Tile(const std::uint8_t* const* rows, const ActivationRows& acts,
-//                                     const std::int64_t* tokens, float* out)
-// computing out[r * T + t] = dot(row r, token tokens[t]) for T = 1 and T = kTokens.
-template <class Kernel>
-HWY_INLINE void MultiplyRowsTiled(const WeightMatrix& w, const detail::ActivationRows& acts,
-                                  std::int64_t n_tokens, std::int64_t row_begin,
-                                  std::int64_t row_end, float* HWY_RESTRICT y) {
-  constexpr int R = Kernel::kRows;
-  constexpr int T = Kernel::kTokens;
+// Kernel provides kRows and kTokens (the batched register tile), kGemvRows (rows per tile when
+// there is a single token) and
+//   template <int R, int T> static void Tile(const std::uint8_t* const* rows,
+//                                            const ActivationRows& acts,
+//                                            const std::int64_t* tokens, float* out)
+// computing out[r * T + t] = dot(row r, token tokens[t]).
+template <class Kernel, int R, int T>
+HWY_INLINE void MultiplyRowsWithTile(const WeightMatrix& w, const detail::ActivationRows& acts,
+                                     std::int64_t n_tokens, std::int64_t row_begin,
+                                     std::int64_t row_end, float* HWY_RESTRICT y) {
   const auto* base = static_cast<const std::uint8_t*>(w.data);
   // Activation bytes per token as the kernels read them.
   const std::int64_t token_bytes =
@@ -47,29 +47,41 @@ HWY_INLINE void MultiplyRowsTiled(const WeightMatrix& w, const detail::Activatio
       for (int i = 0; i < R; ++i) {
         rows[i] = base + static_cast<std::size_t>(r0 + std::min(i, valid_rows - 1)) * w.row_bytes;
       }
-      std::int64_t t0 = tb;
-      for (; t0 < te; t0 += T) {
+      for (std::int64_t t0 = tb; t0 < te; t0 += T) {
         const std::int64_t remaining = te - t0;
         std::int64_t tokens[T];
         float out[R * T];
         int valid_tokens;
-        if (remaining == 1) {
+        int stride = T;
+        if (T > 1 && remaining == 1) {
           tokens[0] = t0;
-          Kernel::template Tile<1>(rows, acts, tokens, out);
+          Kernel::template Tile<R, 1>(rows, acts, tokens, out);
           valid_tokens = 1;
+          stride = 1;
         } else {
           // A short token tile repeats its last token (cheaper than several single-token passes).
           valid_tokens = static_cast<int>(std::min<std::int64_t>(T, remaining));
           for (int t = 0; t < T; ++t) tokens[t] = t0 + std::min(t, valid_tokens - 1);
-          Kernel::template Tile<T>(rows, acts, tokens, out);
+          Kernel::template Tile<R, T>(rows, acts, tokens, out);
         }
-        const int stride = remaining == 1 ? 1 : T;
         for (int t = 0; t < valid_tokens; ++t) {
           float* y_row = y + (t0 + t) * w.rows + r0;
           for (int r = 0; r < valid_rows; ++r) y_row[r] = out[r * stride + t];
         }
       }
     }
+  }
+}
+
+template <class Kernel>
+HWY_INLINE void MultiplyRowsTiled(const WeightMatrix& w, const detail::ActivationRows& acts,
+                                  std::int64_t n_tokens, std::int64_t row_begin,
+                                  std::int64_t row_end, float* HWY_RESTRICT y) {
+  if (n_tokens == 1) {
+    MultiplyRowsWithTile<Kernel, Kernel::kGemvRows, 1>(w, acts, n_tokens, row_begin, row_end, y);
+  } else {
+    MultiplyRowsWithTile<Kernel, Kernel::kRows, Kernel::kTokens>(w, acts, n_tokens, row_begin,
+                                                                 row_end, y);
   }
 }
 
