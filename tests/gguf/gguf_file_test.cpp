@@ -23,12 +23,14 @@ TEST(GgufFileTest, ReadsTinyLlamaMetadataAndTensors) {
   ASSERT_EQ(q.shape.size(), 2u);
   EXPECT_EQ(q.shape[0], 256u);
   EXPECT_EQ(q.byte_size, 256u * 256u / 32u * 34u);
-  EXPECT_EQ(q.data - f.tensors()[0].data, static_cast<std::ptrdiff_t>(q.offset - f.tensors()[0].offset));
+  EXPECT_EQ(q.data - f.tensors()[0].data,
+            static_cast<std::ptrdiff_t>(q.offset - f.tensors()[0].offset));
 }
 
 TEST(GgufFileTest, OpensEveryFixtureModelAndVocab) {
   for (const char* dir : {"/models/", "/vocab/"}) {
-    for (const auto& entry : std::filesystem::directory_iterator(std::string(KILN_FIXTURES_DIR) + dir)) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::string(KILN_FIXTURES_DIR) + dir)) {
       SCOPED_TRACE(entry.path().string());
       GgufFile f = GgufFile::Open(entry.path().string());
       EXPECT_TRUE(f.Has("tokenizer.ggml.model"));

@@ -9,8 +9,6 @@
 namespace kiln::gguf {
 namespace {
 
-constexpr int kMaxArrayNesting = 8;
-
 // Smallest encoding of one value of each type: bounds a count before anything is reserved.
 std::uint64_t MinEncodedSize(ValueType type) {
   switch (type) {
@@ -104,8 +102,9 @@ class Reader {
     auto count = Read<std::uint64_t>(key);
     std::uint64_t min_size = MinEncodedSize(array.element_type);
     if (count > remaining() / min_size) {
-      Fail("{}: metadata '{}': array claims {} elements of type {} but only {} bytes remain", name_,
-           key, count, NameOf(array.element_type), remaining());
+      Fail("{}: metadata '{}': array claims {} elements of type {} but only {} bytes remain; the "
+           "file is truncated or corrupt",
+           name_, key, count, NameOf(array.element_type), remaining());
     }
     array.items.reserve(static_cast<std::size_t>(count));
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -154,15 +153,21 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
     Fail("{}: GGUF version 1 is not supported; convert the model again with a current converter", name_);
   }
   if (version_ != 2 && version_ != 3) {
-    // A big-endian file reads as a byte-swapped version number here.
+    // A big-endian file keeps the magic bytes in order but stores the version byte-swapped.
+    std::uint32_t swapped = __builtin_bswap32(version_);
+    if (swapped == 2 || swapped == 3) {
+      Fail("{}: big-endian GGUF file (version {}); only little-endian files are supported", name_,
+           swapped);
+    }
     Fail("{}: unsupported GGUF version {} (supported: 2 and 3, little-endian)", name_, version_);
   }
   auto tensor_count = in.Read<std::uint64_t>("tensor count");
   auto kv_count = in.Read<std::uint64_t>("metadata count");
   // Each key/value takes at least 8 (key length) + 4 (type) + 1 bytes; each tensor info 8+4+8+4+8.
   if (kv_count > in.remaining() / 13) {
-    Fail("{}: header claims {} metadata entries but the file has room for at most {}", name_,
-         kv_count, in.remaining() / 13);
+    Fail("{}: header claims {} metadata entries but the file has room for at most {}; the file is "
+         "truncated or corrupt",
+         name_, kv_count, in.remaining() / 13);
   }
   metadata_.reserve(static_cast<std::size_t>(kv_count));
   for (std::uint64_t i = 0; i < kv_count; ++i) {
@@ -187,8 +192,9 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
   }
 
   if (tensor_count > in.remaining() / 32) {
-    Fail("{}: header claims {} tensors but the file has room for at most {}", name_, tensor_count,
-         in.remaining() / 32);
+    Fail("{}: header claims {} tensors but the file has room for at most {}; the file is truncated "
+         "or corrupt",
+         name_, tensor_count, in.remaining() / 32);
   }
   tensors_.reserve(static_cast<std::size_t>(tensor_count));
   for (std::uint64_t i = 0; i < tensor_count; ++i) {
@@ -202,8 +208,7 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
     t.element_count = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       auto dim = in.Read<std::uint64_t>(what);
-      // Keep every product below 2^62 so byte sizes and offsets cannot overflow either.
-      constexpr std::uint64_t kLimit = std::uint64_t{1} << 62;
+      constexpr std::uint64_t kLimit = kMaxTensorElements;
       if (dim > kLimit || (dim != 0 && t.element_count > kLimit / dim)) {
         Fail("{}: {} has dimensions whose product overflows (dimension {} is {})", name_, what, d, dim);
       }
@@ -231,12 +236,15 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
   }
 
   data_offset_ = AlignUp(in.pos(), alignment_);
-  if (!tensors_.empty() && data_offset_ > file_size_) {
+  if (tensors_.empty()) {
+    // Vocabulary-only files end right after the metadata, without padding to the alignment.
+    data_offset_ = std::min(data_offset_, file_size_);
+  } else if (data_offset_ > file_size_) {
     Fail("{}: truncated file: the tensor data section should start at offset {} but the file is {} "
          "bytes long",
          name_, data_offset_, file_size_);
   }
-  std::uint64_t data_size = tensors_.empty() ? 0 : file_size_ - data_offset_;
+  std::uint64_t data_size = file_size_ - data_offset_;
 
   // Bounds and overlap, checked on tensors sorted by offset.
   std::vector<const TensorInfo*> by_offset;
@@ -249,7 +257,7 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
     }
     by_offset.push_back(&t);
   }
-  std::sort(by_offset.begin(), by_offset.end(),
+  std::stable_sort(by_offset.begin(), by_offset.end(),
             [](const TensorInfo* a, const TensorInfo* b) { return a->offset < b->offset; });
   for (std::size_t i = 1; i < by_offset.size(); ++i) {
     const TensorInfo& prev = *by_offset[i - 1];
@@ -257,6 +265,17 @@ void GgufFile::ParseAll(std::span<const std::uint8_t> bytes) {
       Fail("{}: tensors '{}' and '{}' overlap in the data section", name_, prev.name,
            by_offset[i]->name);
     }
+  }
+  // Writers pad the data section only up to the alignment. More bytes than that after the last
+  // tensor mean the header lost tensors (a lying tensor or metadata count) or the file is damaged.
+  std::uint64_t data_end = 0;
+  for (const TensorInfo* t : by_offset) data_end = std::max(data_end, t->offset + t->byte_size);
+  if (data_size - data_end >= alignment_) {
+    Fail("{}: {} unexplained bytes follow the {} (at most {} bytes of padding are expected); the "
+         "header's tensor count is wrong or the file is corrupt",
+         name_, data_size - data_end,
+         tensors_.empty() ? "metadata in a file without tensors" : "last tensor's data",
+         alignment_ - 1);
   }
   for (TensorInfo& t : tensors_) t.data = bytes.data() + data_offset_ + t.offset;
 }

@@ -22,6 +22,9 @@ namespace kiln::gguf {
 inline constexpr std::uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian uint32
 inline constexpr std::uint32_t kDefaultAlignment = 32;
 inline constexpr std::size_t kMaxDims = 4;
+// Largest element count of one tensor. At most 8 bytes per element (F64, I64) keeps byte sizes
+// below 2^63, so sizes and offsets computed from a shape cannot wrap.
+inline constexpr std::uint64_t kMaxTensorElements = std::uint64_t{1} << 60;
 
 struct TensorInfo {
   std::string name;

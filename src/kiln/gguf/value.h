@@ -29,6 +29,9 @@ enum class ValueType : std::uint32_t {
 
 std::string_view NameOf(ValueType type);
 
+// Deepest nesting of arrays inside arrays that the reader accepts and the writer produces.
+inline constexpr int kMaxArrayNesting = 8;
+
 class Value;
 
 struct Array {
