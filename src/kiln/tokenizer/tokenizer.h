@@ -29,7 +29,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Builds the tokenizer the vocabulary asks for; kiln::Error for an unsupported kind or
-  // pre-tokenizer, naming it and listing what is supported.
+  // pre-tokenizer, naming it and listing what is supported. A BPE pre-tokenizer name nobody
+  // knows falls back to llama.cpp's "default" with a logged warning (see pretokenizer.h).
   static std::unique_ptr<Tokenizer> Create(Vocab vocab);
   static std::unique_ptr<Tokenizer> FromGguf(const gguf::GgufFile& file);
 
