@@ -9,5 +9,6 @@ namespace kiln::cli {
 void RegisterModelCommands(CLI::App& app);     // kiln model info
 void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
 void RegisterRunCommand(CLI::App& app);        // kiln run
+void RegisterQuantizeCommand(CLI::App& app);   // kiln quantize
 
 }  // namespace kiln::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterModelCommands(app);
   kiln::cli::RegisterTokenizeCommands(app);
   kiln::cli::RegisterRunCommand(app);
+  kiln::cli::RegisterQuantizeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
