@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -24,9 +25,9 @@ struct RunResult {
   std::string err;  // stderr
 };
 
-RunResult RunKiln(const std::string& args) {
+RunResult RunKiln(const std::string& args, const std::string& env = "") {
   const std::string err_path = ::testing::TempDir() + "kiln_run_stderr.txt";
-  const std::string command = std::string(KILN_BINARY) + " " + args + " 2>'" + err_path + "'";
+  const std::string command = env + std::string(KILN_BINARY) + " " + args + " 2>'" + err_path + "'";
   RunResult r;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -195,6 +196,20 @@ TEST(RunCommand, ErrorsExitNonZeroWithMessage) {
   RunResult too_long = RunKiln("run '" + kLlama + "' -p 'Hello there' -c 2");
   EXPECT_NE(too_long.exit_code, 0);
   EXPECT_NE(too_long.err.find("context"), std::string::npos) << too_long.err;
+}
+
+TEST(RunCommand, DemoModelIsSynthesizedAndRuns) {
+  const std::string dir = ::testing::TempDir() + "kiln_run_demo";
+  std::filesystem::remove_all(dir);
+  RunResult r = RunKiln("run kiln-demo -p 'Once upon a time' -n 10 --seed 3 --json --ignore-eos",
+                        "KILN_DATA_DIR='" + dir + "' ");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonLines(r.out).size(), 10u);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/kiln-demo.gguf"));
+  RunResult again = RunKiln("run -p 'Once upon a time' -n 10 --seed 3 --json --ignore-eos",
+                            "KILN_DATA_DIR='" + dir + "' ");
+  EXPECT_EQ(again.out, r.out);  // no MODEL means the demo model
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
