@@ -212,5 +212,27 @@ TEST(RunCommand, DemoModelIsSynthesizedAndRuns) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PerplexityCommand, PrintsAFinitePerplexity) {
+  const std::string text_path = ::testing::TempDir() + "kiln_ppl.txt";
+  {
+    std::FILE* f = std::fopen(text_path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    for (int i = 0; i < 20; ++i) {
+      std::fputs("Once upon a time, in a small village by the sea, there lived a potter. ", f);
+    }
+    std::fclose(f);
+  }
+  RunResult r = RunKiln("perplexity '" + kLlama + "' -f '" + text_path + "' -c 64 -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::size_t at = r.out.find("perplexity: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const double ppl = std::stod(r.out.substr(at + 12));
+  EXPECT_TRUE(std::isfinite(ppl));
+  EXPECT_GT(ppl, 1.0);
+  RunResult missing = RunKiln("perplexity '" + kLlama + "' -f /nonexistent.txt");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing.err;
+}
+
 }  // namespace
 }  // namespace kiln

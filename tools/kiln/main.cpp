@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterTokenizeCommands(app);
   kiln::cli::RegisterRunCommand(app);
   kiln::cli::RegisterQuantizeCommand(app);
+  kiln::cli::RegisterPerplexityCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
