@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "kiln/kernels/dequantize.h"
 #include "kiln/kernels/fp16.h"
 
 namespace kiln::kernels {
@@ -99,6 +101,68 @@ TEST(VectorOpsTest, RowDotsAndAccumulateRowsOverStridedF32AndF16Rows) {
       EXPECT_NEAR(acc[i], ref, 1e-4);
     }
   }
+}
+
+TEST(VectorOpsTest, SplitForInt8GivesAnExactGridPartAndASmallRemainder) {
+  for (std::size_t block : {32u, 256u, 20u}) {
+    auto x = Random(block * 3, 14);
+    for (std::size_t i = 0; i < block; ++i) x[i] = 0;  // an all-zero block
+    x[block + 3] = 40.0f;                              // a block dominated by one value
+    std::vector<float> hi(x.size()), lo(x.size());
+    SplitForInt8(x.data(), x.size(), block, hi.data(), lo.data());
+    for (std::size_t b = 0; b < x.size(); b += block) {
+      float amax = 0;
+      for (std::size_t i = b; i < b + block; ++i) amax = std::max(amax, std::abs(x[i]));
+      const float step = amax / 127;
+      for (std::size_t i = b; i < b + block; ++i) {
+        if (amax == 0) {
+          EXPECT_EQ(hi[i], 0.0f);
+          EXPECT_EQ(lo[i], 0.0f);
+          continue;
+        }
+        const float level = hi[i] / step;
+        EXPECT_NEAR(level, std::round(level), 1e-4) << i;
+        EXPECT_LE(std::abs(level), 127.0001f) << i;
+        EXPECT_LE(std::abs(lo[i]), step * 0.5001f) << i;
+        EXPECT_NEAR(hi[i] + lo[i], x[i], 1e-6f * std::abs(x[i])) << i;
+      }
+    }
+  }
+}
+
+TEST(VectorOpsTest, Q8_0RowsRoundTripAndComputeLikeTheirDequantizedValues) {
+  const std::size_t dim = 64, stride = 96, rows = 4;
+  auto data = Random(stride * rows, 11);
+  data[5] = 0;  // a block may also hold exact zeros
+  std::vector<std::uint8_t> q8(gguf::RowBytes(gguf::TensorType::kQ8_0, data.size()));
+  ConvertRow(data.data(), data.size(), gguf::TensorType::kQ8_0, q8.data());
+  std::vector<float> back(data.size());
+  DequantizeRow(gguf::TensorType::kQ8_0, q8.data(), back.data(),
+                static_cast<std::int64_t>(back.size()));
+  for (std::size_t b = 0; b < data.size() / 32; ++b) {
+    float amax = 0;
+    for (std::size_t i = 0; i < 32; ++i) amax = std::max(amax, std::abs(data[b * 32 + i]));
+    for (std::size_t i = 0; i < 32; ++i) {
+      EXPECT_NEAR(back[b * 32 + i], data[b * 32 + i], amax / 127 * 0.6f) << b << " " << i;
+    }
+  }
+  auto q = Random(dim, 12), w = Random(rows, 13);
+  RowsView view{q8.data(), gguf::TensorType::kQ8_0, stride};
+  std::vector<float> dots(rows);
+  RowDots(q.data(), view, rows, dim, dots.data());
+  std::vector<float> acc(dim, 0.5f);
+  AccumulateRows(w.data(), view.From(1), rows - 1, dim, acc.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    double ref = 0;
+    for (std::size_t i = 0; i < dim; ++i) ref += q[i] * back[r * stride + i];
+    EXPECT_NEAR(dots[r], ref, 1e-4);
+  }
+  for (std::size_t i = 0; i < dim; ++i) {
+    double ref = 0.5;
+    for (std::size_t r = 1; r < rows; ++r) ref += w[r - 1] * back[r * stride + i];
+    EXPECT_NEAR(acc[i], ref, 1e-4);
+  }
+  EXPECT_FALSE(IsRowType(gguf::TensorType::kQ4_0));
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "kiln/base/error.h"
+#include "kiln/kernels/dequantize.h"
 #include "kiln/kernels/fp16.h"
 
 namespace kiln::model {
@@ -81,10 +83,12 @@ TEST(KvCacheErrorsTest, RejectsUnsupportedTypesAndEmptyPools) {
                   {.num_blocks = 1, .block_size = 16, .type = gguf::TensorType::kQ4_0});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("Q4_0 is not supported; use F16 or F32"),
+    EXPECT_NE(std::string(e.what()).find("Q4_0 is not supported; use one of F32, F16, Q8_0"),
               std::string::npos)
         << e.what();
   }
+  // Heads of 8 and 6 cannot be cut into Q8_0's blocks of 32.
+  EXPECT_THROW(KvCache(SmallConfig(), {.num_blocks = 1, .type = gguf::TensorType::kQ8_0}), Error);
   EXPECT_THROW(KvCache(SmallConfig(), {.num_blocks = 0}), Error);
   EXPECT_THROW(KvCache(SmallConfig(), {.num_blocks = 1, .block_size = 0}), Error);
 }
@@ -95,6 +99,30 @@ TEST(KvCacheErrorsTest, F16RoundsToNearestHalf) {
   cache.Store(1, 0, 0, k.data(), v.data());
   EXPECT_EQ(KeyAt(cache, 1, 0, 0, 1, 7), 1.0f);  // halfway rounds to even
   EXPECT_EQ(ValueAt(cache, 1, 0, 0, 0, 0), kernels::F16ToF32(kernels::F32ToF16(3.14159f)));
+}
+
+TEST(KvCacheErrorsTest, Q8_0HoldsEachHeadWithinHalfAQuantizationStep) {
+  ModelConfig c = SmallConfig();
+  c.key_length = 32;
+  c.value_length = 64;
+  KvCache cache(c, {.num_blocks = 2, .block_size = 3, .type = gguf::TensorType::kQ8_0});
+  EXPECT_EQ(cache.bytes(), 2u * 2 * 3 * 2 * (34 + 68));
+  std::vector<float> k(64), v(128);
+  for (int i = 0; i < 64; ++i) k[i] = (i < 32 ? 1.0f : 100.0f) * std::sin(i + 1.0f);
+  for (int i = 0; i < 128; ++i) v[i] = std::cos(i * 0.3f);
+  cache.Store(1, 1, 2, k.data(), v.data());
+  std::vector<float> back(64);
+  for (int h = 0; h < 2; ++h) {
+    kernels::RowsView rows = cache.Keys(1, 1, h).From(2);
+    kernels::DequantizeRow(gguf::TensorType::kQ8_0, rows.data, back.data(), 32);
+    // Each head has its own scale: head 0's small values keep their precision. Half a step,
+    // plus the rounding of the scale to F16.
+    const float step = (h == 0 ? 1.0f : 100.0f) / 127;
+    for (int i = 0; i < 32; ++i) EXPECT_NEAR(back[i], k[h * 32 + i], step * 0.6f) << h << i;
+    rows = cache.Values(1, 1, h).From(2);
+    kernels::DequantizeRow(gguf::TensorType::kQ8_0, rows.data, back.data(), 64);
+    for (int i = 0; i < 64; ++i) EXPECT_NEAR(back[i], v[h * 64 + i], 0.6f / 127) << h << i;
+  }
 }
 
 }  // namespace

@@ -9,10 +9,10 @@
 namespace kiln::model::testing {
 
 ModelRunner::ModelRunner(const Model& model, int max_tokens, int max_outputs, int num_blocks,
-                         gguf::TensorType cache_type, int block_size)
+                         gguf::TensorType cache_type, int block_size, ActivationPrecision precision)
     : model_(model),
       cache_(model.config(), {num_blocks, block_size, cache_type}),
-      workspace_(model.config(), max_tokens, max_outputs),
+      workspace_(model.config(), max_tokens, max_outputs, precision),
       pool_(static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u))) {}
 
 std::vector<std::vector<std::vector<float>>> ModelRunner::Run(

@@ -14,7 +14,8 @@ namespace kiln::model::testing {
 class ModelRunner {
  public:
   ModelRunner(const Model& model, int max_tokens, int max_outputs, int num_blocks,
-              gguf::TensorType cache_type = gguf::TensorType::kF16, int block_size = 16);
+              gguf::TensorType cache_type = gguf::TensorType::kF16, int block_size = 16,
+              ActivationPrecision precision = ActivationPrecision::kExact);
 
   // Logits after every position of each sequence ([sequence][position][vocab]), running the
   // sequences through the model together, `chunk` tokens of each per forward call (0: all of

@@ -87,7 +87,7 @@ TEST(ModelTest, CheckModelsMatchTheReferenceForward) {
     const std::string path = kFixtures + "/models/" + name + ".gguf";
     Model model = Model::Load(path);
     ReferenceForward reference(path);
-    ExpectMatchesReference(model, reference, RandomTokens(24, model.config().vocab_size, 7), 0.05,
+    ExpectMatchesReference(model, reference, RandomTokens(24, model.config().vocab_size, 7), 0.01,
                            name);
   }
 }
@@ -155,7 +155,7 @@ TEST_F(BatchTest, OnlyFlaggedTokensGetLogitsInBatchOrderWithTheirHiddenStates) {
     }
     // Logits are the output matrix applied to the exposed hidden state.
     for (int v : {0, 5000, 50258}) {
-      kernels::DequantizeRow(out.type, out.row(v), row.data(), out.cols);
+      kernels::DequantizeRow(out.type, RowOf(out, v), row.data(), out.cols);
       double dot = 0;
       for (int i = 0; i < out.cols; ++i) dot += row[i] * static_cast<double>(r.Hidden(o)[i]);
       EXPECT_NEAR(r.Logits(o)[v], dot, 0.02 * (1 + std::abs(dot))) << o << " " << v;

@@ -38,9 +38,12 @@ class OracleTest : public ::testing::TestWithParam<OracleModel> {
     }
   }
 
-  // Checks every position of every case and reports the worst deviation.
-  void Check(const std::vector<std::vector<std::vector<float>>>& logits, const char* mode) {
-    const double tolerance = GetParam().tolerance;
+  // Checks every position of every case and reports the worst deviation. The fixture tolerance
+  // holds for the default configuration; `looser` widens it for lossy options (8-bit KV cache or
+  // activations), which land where llama.cpp does and so need more than its 1.5x margin.
+  void Check(const std::vector<std::vector<std::vector<float>>>& logits, const char* mode,
+             double looser = 1.0) {
+    const double tolerance = GetParam().tolerance * looser;
     double worst = 0;
     int checked = 0, argmax_checked = 0;
     ASSERT_EQ(logits.size(), oracle_.cases.size());
@@ -51,9 +54,11 @@ class OracleTest : public ::testing::TestWithParam<OracleModel> {
         Comparison cmp = Compare(logits[ci][p], c.expected[p]);
         worst = std::max(worst, cmp.worst);
         ++checked;
-        argmax_checked += cmp.argmax_required;
+        // A lossy option may swap near-ties; clear winners must still win.
+        const bool argmax_required = c.expected[p].margin >= 0.25 * looser;
+        argmax_checked += argmax_required;
         EXPECT_LE(cmp.worst, tolerance) << mode << " case " << ci << " position " << p;
-        EXPECT_TRUE(cmp.argmax_ok)
+        EXPECT_TRUE(cmp.engine_argmax == c.expected[p].top[0].first || !argmax_required)
             << mode << " case " << ci << " position " << p << ": argmax " << cmp.engine_argmax
             << ", reference " << c.expected[p].top[0].first;
       }
@@ -88,6 +93,21 @@ TEST_P(OracleTest, PrefillWithF32Cache) {
   std::vector<std::vector<std::vector<float>>> logits;
   for (const auto& input : inputs_) logits.push_back(std::move(runner.Run({input}, 0)[0]));
   Check(logits, "prefill-f32kv");
+}
+
+TEST_P(OracleTest, PrefillWithQ8_0Cache) {
+  ModelRunner runner(*model_, longest_, longest_, Blocks(16), gguf::TensorType::kQ8_0);
+  std::vector<std::vector<std::vector<float>>> logits;
+  for (const auto& input : inputs_) logits.push_back(std::move(runner.Run({input}, 0)[0]));
+  Check(logits, "prefill-q8kv", 2.0);
+}
+
+TEST_P(OracleTest, PrefillWithFast8BitActivations) {
+  ModelRunner runner(*model_, longest_, longest_, Blocks(16), gguf::TensorType::kF16, 16,
+                     ActivationPrecision::kFast);
+  std::vector<std::vector<std::vector<float>>> logits;
+  for (const auto& input : inputs_) logits.push_back(std::move(runner.Run({input}, 0)[0]));
+  Check(logits, "prefill-fast", 2.0);
 }
 
 TEST_P(OracleTest, DecodeTokenByToken) {

@@ -1,8 +1,11 @@
 #include "kiln/kernels/vector_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "kiln/base/error.h"
+#include "kiln/kernels/blocks.h"
 #include "kiln/kernels/fp16.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -52,6 +55,39 @@ HWY_INLINE float DotT(const float* a, const T* b, std::size_t n) {
   float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
   for (; i < n; ++i) sum += a[i] * ScalarF32(b + i);
   return sum;
+}
+
+// dot(a, Q8_0 row) over whole blocks.
+HWY_INLINE float DotQ8(const float* a, const BlockQ8_0* b, std::size_t n) {
+  const DF d;
+  const hn::Rebind<std::int32_t, DF> di;
+  const hn::Rebind<std::int8_t, DF> d8;
+  const std::size_t N = hn::Lanes(d);
+  auto total = hn::Zero(d);
+  for (std::size_t blk = 0; blk < n / kQK; ++blk, a += kQK) {
+    auto acc = hn::Zero(d);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(kQK); i += N) {
+      const auto q = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, b[blk].qs + i)));
+      acc = hn::MulAdd(hn::LoadU(d, a + i), q, acc);
+    }
+    total = hn::MulAdd(acc, hn::Set(d, F16ToF32(b[blk].d)), total);
+  }
+  return hn::GetLane(hn::SumOfLanes(d, total));
+}
+
+// y += w * (Q8_0 row) over whole blocks.
+HWY_INLINE void MulAddQ8(float w, const BlockQ8_0* b, float* y, std::size_t n) {
+  const DF d;
+  const hn::Rebind<std::int32_t, DF> di;
+  const hn::Rebind<std::int8_t, DF> d8;
+  const std::size_t N = hn::Lanes(d);
+  for (std::size_t blk = 0; blk < n / kQK; ++blk, y += kQK) {
+    const auto scale = hn::Set(d, w * F16ToF32(b[blk].d));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(kQK); i += N) {
+      const auto q = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, b[blk].qs + i)));
+      hn::StoreU(hn::MulAdd(scale, q, hn::LoadU(d, y + i)), d, y + i);
+    }
+  }
 }
 
 template <typename T>
@@ -114,6 +150,37 @@ void SwiGluImpl(const float* gate, const float* up, std::size_t n, float* out) {
   for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void SplitForInt8Impl(const float* x, std::size_t n, std::size_t block, float* hi, float* lo) {
+  const DF d;
+  const std::size_t N = hn::Lanes(d);
+  for (std::size_t b = 0; b < n; b += block) {
+    const float* xb = x + b;
+    auto vmax = hn::Zero(d);
+    std::size_t i = 0;
+    if (block % N == 0) {
+      for (; i < block; i += N) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, xb + i)));
+    }
+    float amax = hn::GetLane(hn::MaxOfLanes(d, vmax));
+    for (; i < block; ++i) amax = std::max(amax, std::abs(xb[i]));
+    const float step = amax / 127.0f;
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const auto vstep = hn::Set(d, step), vinv = hn::Set(d, inv);
+    i = 0;
+    if (block % N == 0) {
+      for (; i < block; i += N) {
+        const auto v = hn::LoadU(d, xb + i);
+        const auto h = hn::Mul(hn::Round(hn::Mul(v, vinv)), vstep);
+        hn::StoreU(h, d, hi + b + i);
+        hn::StoreU(hn::Sub(v, h), d, lo + b + i);
+      }
+    }
+    for (; i < block; ++i) {
+      hi[b + i] = std::nearbyint(xb[i] * inv) * step;
+      lo[b + i] = xb[i] - hi[b + i];
+    }
+  }
+}
+
 template <typename T>
 HWY_INLINE void RowDotsT(const float* q, const T* rows, std::size_t stride, std::size_t n_rows,
                          std::size_t dim, float* out) {
@@ -121,7 +188,10 @@ HWY_INLINE void RowDotsT(const float* q, const T* rows, std::size_t stride, std:
 }
 
 void RowDotsImpl(const float* q, RowsView rows, std::size_t n_rows, std::size_t dim, float* out) {
-  if (rows.type == gguf::TensorType::kF16) {
+  if (rows.type == gguf::TensorType::kQ8_0) {
+    const auto* blocks = static_cast<const BlockQ8_0*>(rows.data);
+    for (std::size_t r = 0; r < n_rows; ++r) out[r] = DotQ8(q, blocks + r * rows.stride / kQK, dim);
+  } else if (rows.type == gguf::TensorType::kF16) {
     RowDotsT(q, static_cast<const hwy::float16_t*>(rows.data), rows.stride, n_rows, dim, out);
   } else {
     RowDotsT(q, static_cast<const float*>(rows.data), rows.stride, n_rows, dim, out);
@@ -136,7 +206,12 @@ HWY_INLINE void AccumulateRowsT(const float* weights, const T* rows, std::size_t
 
 void AccumulateRowsImpl(const float* weights, RowsView rows, std::size_t n_rows, std::size_t dim,
                         float* acc) {
-  if (rows.type == gguf::TensorType::kF16) {
+  if (rows.type == gguf::TensorType::kQ8_0) {
+    const auto* blocks = static_cast<const BlockQ8_0*>(rows.data);
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      MulAddQ8(weights[r], blocks + r * rows.stride / kQK, acc, dim);
+    }
+  } else if (rows.type == gguf::TensorType::kF16) {
     AccumulateRowsT(weights, static_cast<const hwy::float16_t*>(rows.data), rows.stride, n_rows,
                     dim, acc);
   } else {
@@ -161,11 +236,48 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace kiln::kernels {
 
+bool IsRowType(gguf::TensorType type) {
+  return type == gguf::TensorType::kF32 || type == gguf::TensorType::kF16 ||
+         type == gguf::TensorType::kQ8_0;
+}
+
+void QuantizeQ8_0(const float* x, std::size_t n, void* out) {
+  auto* blocks = static_cast<BlockQ8_0*>(out);
+  for (std::size_t b = 0; b < n / kQK; ++b, x += kQK) {
+    float amax = 0.0f;
+    for (int i = 0; i < kQK; ++i) amax = std::max(amax, std::abs(x[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = F32ToF16(d);
+    for (int i = 0; i < kQK; ++i) {
+      blocks[b].qs[i] = static_cast<std::int8_t>(std::lround(x[i] * id));
+    }
+  }
+}
+
+void ConvertRow(const float* x, std::size_t n, gguf::TensorType type, void* out) {
+  switch (type) {
+    case gguf::TensorType::kF32:
+      std::memcpy(out, x, n * sizeof(float));
+      return;
+    case gguf::TensorType::kF16:
+      ConvertToF16(x, n, static_cast<std::uint16_t*>(out));
+      return;
+    case gguf::TensorType::kQ8_0:
+      QuantizeQ8_0(x, n, out);
+      return;
+    default:
+      break;
+  }
+  Fail("ConvertRow: {} is not a row type ({})", gguf::NameOf(type), kRowTypes);
+}
+
 HWY_EXPORT(DotImpl);
 HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(AddToImpl);
 HWY_EXPORT(ScaleImpl);
 HWY_EXPORT(SwiGluImpl);
+HWY_EXPORT(SplitForInt8Impl);
 HWY_EXPORT(RowDotsImpl);
 HWY_EXPORT(AccumulateRowsImpl);
 HWY_EXPORT(ConvertToF16Impl);
@@ -184,6 +296,9 @@ void Scale(float s, float* x, std::size_t n) {
 }
 void SwiGlu(const float* gate, const float* up, std::size_t n, float* out) {
   HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, n, out);
+}
+void SplitForInt8(const float* x, std::size_t n, std::size_t block, float* hi, float* lo) {
+  HWY_DYNAMIC_DISPATCH(SplitForInt8Impl)(x, n, block, hi, lo);
 }
 void RowDots(const float* q, RowsView rows, std::size_t n_rows, std::size_t dim, float* out) {
   HWY_DYNAMIC_DISPATCH(RowDotsImpl)(q, rows, n_rows, dim, out);

@@ -1,6 +1,5 @@
 #include "kiln/model/kv_cache.h"
 
-#include <cstring>
 #include <limits>
 #include <new>
 
@@ -16,25 +15,29 @@ KvCache::KvCache(const ModelConfig& config, const KvCacheOptions& options)
       kv_heads_(config.head_count_kv),
       key_length_(config.key_length),
       value_length_(config.value_length) {
-  if (type_ == gguf::TensorType::kF32) {
-    element_bytes_ = 4;
-  } else if (type_ == gguf::TensorType::kF16) {
-    element_bytes_ = 2;
-  } else {
-    Fail("KV cache type {} is not supported; use F16 or F32", gguf::NameOf(type_));
+  if (!kernels::IsRowType(type_)) {
+    Fail("KV cache type {} is not supported; use one of {}", gguf::NameOf(type_),
+         kernels::kRowTypes);
   }
+  const std::uint32_t block_elements = gguf::TraitsOf(type_).block_elements;
+  if (key_length_ % block_elements != 0 || value_length_ % block_elements != 0) {
+    Fail("a {} KV cache needs head sizes divisible by {}, but keys have {} and values {}; use F16",
+         gguf::NameOf(type_), block_elements, key_length_, value_length_);
+  }
+  key_head_bytes_ = gguf::RowBytes(type_, key_length_);
+  value_head_bytes_ = gguf::RowBytes(type_, value_length_);
   if (num_blocks_ < 1 || block_size_ < 1) {
     Fail("KV cache needs at least one block of at least one slot (got {} blocks of {})",
          num_blocks_, block_size_);
   }
   const std::size_t slots = static_cast<std::size_t>(num_layers_) * num_blocks_ * block_size_;
-  const std::size_t per_slot = static_cast<std::size_t>(kv_heads_) * element_bytes_;
-  const std::size_t max = std::numeric_limits<std::size_t>::max() / 2;
-  if (slots > max / per_slot / (key_length_ + value_length_)) {
+  const std::size_t per_slot =
+      static_cast<std::size_t>(kv_heads_) * (key_head_bytes_ + value_head_bytes_);
+  if (slots > std::numeric_limits<std::size_t>::max() / 2 / per_slot) {
     Fail("KV cache of {} blocks of {} slots is too large", num_blocks_, block_size_);
   }
-  const std::size_t key_bytes = slots * per_slot * key_length_;
-  const std::size_t value_bytes = slots * per_slot * value_length_;
+  const std::size_t key_bytes = slots * kv_heads_ * key_head_bytes_;
+  const std::size_t value_bytes = slots * kv_heads_ * value_head_bytes_;
   bytes_ = key_bytes + value_bytes;
   try {
     // Zeroed so that reading a slot nobody wrote is a wrong answer, never undefined behaviour.
@@ -46,34 +49,34 @@ KvCache::KvCache(const ModelConfig& config, const KvCacheOptions& options)
   }
 }
 
-std::size_t KvCache::RowOffset(int layer, int block, int slot, std::size_t row_elements) const {
-  std::size_t index = (static_cast<std::size_t>(layer) * num_blocks_ + block) * block_size_ + slot;
-  return index * kv_heads_ * row_elements * element_bytes_;
+std::size_t KvCache::SlotOffset(int layer, int block, int slot, std::size_t slot_bytes) const {
+  const std::size_t index =
+      (static_cast<std::size_t>(layer) * num_blocks_ + block) * block_size_ + slot;
+  return index * slot_bytes;
 }
 
 void KvCache::Store(int layer, int block, int slot, const float* keys, const float* values) {
-  const std::size_t nk = static_cast<std::size_t>(kv_heads_) * key_length_;
-  const std::size_t nv = static_cast<std::size_t>(kv_heads_) * value_length_;
-  std::uint8_t* k = keys_.get() + RowOffset(layer, block, slot, key_length_);
-  std::uint8_t* v = values_.get() + RowOffset(layer, block, slot, value_length_);
-  if (type_ == gguf::TensorType::kF16) {
-    kernels::ConvertToF16(keys, nk, reinterpret_cast<std::uint16_t*>(k));
-    kernels::ConvertToF16(values, nv, reinterpret_cast<std::uint16_t*>(v));
-  } else {
-    std::memcpy(k, keys, nk * sizeof(float));
-    std::memcpy(v, values, nv * sizeof(float));
+  // Head by head: a quantization block never spans two heads.
+  std::uint8_t* k = keys_.get() + SlotOffset(layer, block, slot, kv_heads_ * key_head_bytes_);
+  std::uint8_t* v = values_.get() + SlotOffset(layer, block, slot, kv_heads_ * value_head_bytes_);
+  for (int h = 0; h < kv_heads_; ++h) {
+    kernels::ConvertRow(keys + h * key_length_, key_length_, type_, k + h * key_head_bytes_);
+    kernels::ConvertRow(values + h * value_length_, value_length_, type_,
+                        v + h * value_head_bytes_);
   }
 }
 
 kernels::RowsView KvCache::Keys(int layer, int block, int kv_head) const {
-  const std::uint8_t* base = keys_.get() + RowOffset(layer, block, 0, key_length_) +
-                             static_cast<std::size_t>(kv_head) * key_length_ * element_bytes_;
+  const std::uint8_t* base = keys_.get() +
+                             SlotOffset(layer, block, 0, kv_heads_ * key_head_bytes_) +
+                             kv_head * key_head_bytes_;
   return {base, type_, static_cast<std::size_t>(kv_heads_) * key_length_};
 }
 
 kernels::RowsView KvCache::Values(int layer, int block, int kv_head) const {
-  const std::uint8_t* base = values_.get() + RowOffset(layer, block, 0, value_length_) +
-                             static_cast<std::size_t>(kv_head) * value_length_ * element_bytes_;
+  const std::uint8_t* base = values_.get() +
+                             SlotOffset(layer, block, 0, kv_heads_ * value_head_bytes_) +
+                             kv_head * value_head_bytes_;
   return {base, type_, static_cast<std::size_t>(kv_heads_) * value_length_};
 }
 

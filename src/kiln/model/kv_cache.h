@@ -16,8 +16,9 @@ namespace kiln::model {
 
 struct KvCacheOptions {
   int num_blocks = 0;
-  int block_size = 16;                             // token slots per block
-  gguf::TensorType type = gguf::TensorType::kF16;  // kF16 or kF32
+  int block_size = 16;  // token slots per block
+  // kF16, kF32, or kQ8_0 (half of F16's memory; needs head sizes divisible by 32)
+  gguf::TensorType type = gguf::TensorType::kF16;
 };
 
 class KvCache {
@@ -43,7 +44,8 @@ class KvCache {
   kernels::RowsView Values(int layer, int block, int kv_head) const;
 
  private:
-  std::size_t RowOffset(int layer, int block, int slot, std::size_t row_elements) const;
+  // Byte offset of a slot's row of `slot_bytes` bytes (all KV heads).
+  std::size_t SlotOffset(int layer, int block, int slot, std::size_t slot_bytes) const;
 
   int num_layers_;
   int num_blocks_;
@@ -52,7 +54,8 @@ class KvCache {
   int kv_heads_;
   int key_length_;
   int value_length_;
-  std::size_t element_bytes_;
+  std::size_t key_head_bytes_;    // one head's key row
+  std::size_t value_head_bytes_;  // one head's value row
   std::size_t bytes_ = 0;
   std::unique_ptr<std::uint8_t[]> keys_;    // [layer][block][slot][kv_head][key_length]
   std::unique_ptr<std::uint8_t[]> values_;  // [layer][block][slot][kv_head][value_length]

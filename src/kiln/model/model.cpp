@@ -17,7 +17,7 @@ Model::Model(gguf::GgufFile file)
 
 void Model::EmbedToken(int token, float* out) const {
   const Weight& e = weights_.token_embd;
-  kernels::DequantizeRow(e.type, e.row(token), out, e.cols);
+  kernels::DequantizeRow(e.type, RowOf(e, token), out, e.cols);
 }
 
 void Model::CheckBatch(const ForwardBatch& b, const KvCache& cache,

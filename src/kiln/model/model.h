@@ -1,6 +1,6 @@
 // Model: a loaded decoder model (llama, qwen2, qwen3): its configuration, its weights bound in
 // place in the GGUF memory map, and the batched forward pass over a paged KV cache. A Model is
-// immutable after loading; concurrent forward calls need their own workspace and cache.
+// immutable after loading; concurrent forward calls need their own workspace, cache and pool.
 #pragma once
 
 #include <string>

@@ -19,7 +19,7 @@ std::string ShapeString(const gguf::TensorInfo& t) {
 
 class Binder {
  public:
-  Binder(const gguf::GgufFile& file) : file_(file) {}
+  explicit Binder(const gguf::GgufFile& file) : file_(file) {}
 
   const gguf::TensorInfo& Require(const std::string& name) const {
     const gguf::TensorInfo* t = file_.FindTensor(name);
@@ -27,28 +27,21 @@ class Binder {
     return *t;
   }
 
-  // A matrix of `rows` rows of `cols` elements (ggml shape [cols, rows]).
-  Weight Matrix(const std::string& name, std::int64_t cols, std::int64_t rows) const {
-    return MatrixOf(Require(name), cols, rows);
-  }
-
-  Weight MatrixOf(const gguf::TensorInfo& t, std::int64_t cols, std::int64_t rows) const {
+  // A matrix of `rows` rows of `cols` elements (ggml shape [cols, rows]). Multiplied matrices
+  // need MatMul support; one only read row by row (an untied embedding) needs DequantizeRow's.
+  Weight Matrix(const std::string& name, std::int64_t cols, std::int64_t rows,
+                bool multiplied = true) const {
+    const gguf::TensorInfo& t = Require(name);
     if (t.shape.size() != 2 || t.shape[0] != static_cast<std::uint64_t>(cols) ||
         t.shape[1] != static_cast<std::uint64_t>(rows)) {
       Fail("{}: tensor {} has shape {} but the model's configuration needs [{}, {}]", file_.path(),
            t.name, ShapeString(t), cols, rows);
     }
-    if (!IsSupportedWeightType(t.type)) {
+    if (multiplied ? !IsSupportedWeightType(t.type) : !kernels::IsSupportedWeightType(t.type)) {
       Fail("{}: tensor {} is {}, which Kiln cannot compute with; supported types: {}", file_.path(),
            t.name, gguf::NameOf(t.type), SupportedWeightTypes());
     }
-    Weight w;
-    w.type = t.type;
-    w.rows = rows;
-    w.cols = cols;
-    w.data = t.data;
-    w.row_bytes = kernels::RowSizeBytes(t.type, cols);
-    return w;
+    return kernels::DenseWeights(t.type, t.data, rows, cols);
   }
 
   // A vector of `n` elements, converted to float.
@@ -103,7 +96,7 @@ LayerWeights BindLayer(const Binder& b, const ModelConfig& c, const Architecture
 }  // namespace
 
 bool IsSupportedWeightType(gguf::TensorType type) {
-  return kernels::IsSupportedWeightType(type);
+  return kernels::MatMulSupports(type) && kernels::IsSupportedWeightType(type);
 }
 
 std::string SupportedWeightTypes() {
@@ -120,11 +113,13 @@ ModelWeights BindWeights(const gguf::GgufFile& file, const ModelConfig& config) 
   const ArchitectureTraits& arch = TraitsOf(config.architecture);
   Binder b(file);
   ModelWeights w;
-  w.token_embd = b.Matrix("token_embd.weight", config.embedding_length, config.vocab_size);
+  const bool tied = !b.Has("output.weight");
+  w.token_embd = b.Matrix("token_embd.weight", config.embedding_length, config.vocab_size,
+                          /*multiplied=*/tied);
   w.layers.reserve(config.block_count);
   for (int i = 0; i < config.block_count; ++i) w.layers.push_back(BindLayer(b, config, arch, i));
   w.output_norm = b.Vector("output_norm.weight", config.embedding_length);
-  if (b.Has("output.weight")) {
+  if (!tied) {
     w.output = b.Matrix("output.weight", config.embedding_length, config.vocab_size);
   } else {
     w.output = w.token_embd;

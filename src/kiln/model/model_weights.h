@@ -8,20 +8,18 @@
 #include <vector>
 
 #include "kiln/gguf/gguf_file.h"
+#include "kiln/kernels/matmul.h"
 #include "kiln/model/model_config.h"
 
 namespace kiln::model {
 
-// A matrix of `rows` rows of `cols` elements as stored in the file (ggml shape [cols, rows]).
-struct Weight {
-  gguf::TensorType type = gguf::TensorType::kF32;
-  std::int64_t rows = 0;
-  std::int64_t cols = 0;
-  const std::uint8_t* data = nullptr;  // into the memory map
-  std::size_t row_bytes = 0;
+// A matrix of `rows` rows of `cols` elements as stored in the file (ggml shape [cols, rows]),
+// pointing into the memory map.
+using Weight = kernels::WeightMatrix;
 
-  const std::uint8_t* row(std::int64_t r) const { return data + r * row_bytes; }
-};
+inline const std::uint8_t* RowOf(const Weight& w, std::int64_t r) {
+  return static_cast<const std::uint8_t*>(w.data) + r * w.row_bytes;
+}
 
 struct LayerWeights {
   std::vector<float> attn_norm;
@@ -45,7 +43,8 @@ struct ModelWeights {
 // that is missing, misshapen, or of a type Kiln cannot compute with.
 ModelWeights BindWeights(const gguf::GgufFile& file, const ModelConfig& config);
 
-// The weight types the forward pass computes with, for messages: "F32, F16, BF16, Q4_0, ...".
+// The matrix types the forward pass computes with (MatMul and embedding lookup), for messages:
+// "F32, F16, BF16, Q4_0, ...".
 std::string SupportedWeightTypes();
 bool IsSupportedWeightType(gguf::TensorType type);
 

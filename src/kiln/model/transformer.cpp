@@ -1,12 +1,13 @@
 // The decoder forward pass shared by llama, qwen2 and qwen3: pre-norm attention and SwiGLU
 // feed-forward blocks around a residual stream. Architecture differences (biases, Q/K norms,
 // RoPE pairing) are switched by the weights and config, never by architecture name.
+#include <algorithm>
 #include <cmath>
 
+#include "kiln/kernels/matmul.h"
 #include "kiln/kernels/vector_ops.h"
 #include "kiln/model/model.h"
 #include "kiln/model/paged_attention.h"
-#include "kiln/model/temporary_row_matmul.h"
 
 namespace kiln::model {
 namespace {
@@ -14,8 +15,38 @@ namespace {
 // Per-token loops are short; hand each thread several tokens at a time.
 constexpr std::int64_t kTokenGrain = 4;
 
-void MatMul(const Weight& w, const float* x, int n_tokens, float* y, kernels::ThreadPool& pool) {
-  TemporaryRowMatMul(w, x, n_tokens, y, pool);
+// y = x·Wᵀ for n tokens. In kExact precision, quantized weights multiply each token's 8-bit part
+// and 8-bit remainder as 2n rows of one MatMul call, and the two products are added.
+void Project(const Weight& w, const float* x, int n, float* y, ForwardWorkspace& ws,
+             kernels::ThreadPool& pool) {
+  const std::int64_t block = kernels::ActivationBlockSize(w.type);
+  if (ws.precision() == ActivationPrecision::kFast || block == 1) {
+    kernels::MatMul(w, x, n, y, pool, ws.matmul_scratch);
+    return;
+  }
+  const std::size_t cols = w.cols, rows = w.rows;
+  const int capacity =
+      static_cast<int>(std::min(ws.split_in.size() / (2 * cols), ws.split_out.size() / (2 * rows)));
+  for (int first = 0; first < n; first += capacity) {
+    const int count = std::min(capacity, n - first);
+    float* hi = ws.split_in.data();
+    float* lo = hi + count * cols;
+    pool.ParallelFor(count, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t t = begin; t < end; ++t) {
+        kernels::SplitForInt8(x + (first + t) * cols, cols, block, hi + t * cols, lo + t * cols);
+      }
+    });
+    kernels::MatMul(w, hi, 2 * count, ws.split_out.data(), pool, ws.matmul_scratch);
+    pool.ParallelFor(count, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t t = begin; t < end; ++t) {
+        float* out = y + (first + t) * rows;
+        const float* from_hi = ws.split_out.data() + t * rows;
+        const float* from_lo = from_hi + count * rows;
+        std::copy(from_hi, from_hi + rows, out);
+        kernels::AddTo(from_lo, out, rows);
+      }
+    });
+  }
 }
 
 float* Row(std::vector<float>& buffer, std::int64_t token, int width) {
@@ -52,7 +83,7 @@ ForwardResult Model::Forward(const ForwardBatch& batch, KvCache& cache, ForwardW
     kernels::RmsNorm(Row(ws.residual, ws.output_tokens[o], embd), weights_.output_norm.data(), embd,
                      config_.rms_epsilon, Row(ws.hidden, o, embd));
   }
-  if (outputs > 0) MatMul(weights_.output, ws.hidden.data(), outputs, ws.logits.data(), pool);
+  if (outputs > 0) Project(weights_.output, ws.hidden.data(), outputs, ws.logits.data(), ws, pool);
 
   ForwardResult result;
   result.n_outputs = outputs;
@@ -78,9 +109,9 @@ void Model::AttentionBlock(int layer, const ForwardBatch& batch, KvCache& cache,
                        Row(ws.normed, t, embd));
     }
   });
-  MatMul(w.attn_q, ws.normed.data(), n, ws.q.data(), pool);
-  MatMul(w.attn_k, ws.normed.data(), n, ws.k.data(), pool);
-  MatMul(w.attn_v, ws.normed.data(), n, ws.v.data(), pool);
+  Project(w.attn_q, ws.normed.data(), n, ws.q.data(), ws, pool);
+  Project(w.attn_k, ws.normed.data(), n, ws.k.data(), ws, pool);
+  Project(w.attn_v, ws.normed.data(), n, ws.v.data(), ws, pool);
 
   // Per token: biases, per-head norms, RoPE, then keys and values into the cache.
   pool.ParallelFor(n, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
@@ -134,7 +165,7 @@ void Model::AttentionBlock(int layer, const ForwardBatch& batch, KvCache& cache,
                      }
                    });
 
-  MatMul(w.attn_output, ws.attention.data(), n, ws.normed.data(), pool);
+  Project(w.attn_output, ws.attention.data(), n, ws.normed.data(), ws, pool);
   pool.ParallelFor(n, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t t = begin; t < end; ++t) {
       kernels::AddTo(Row(ws.normed, t, embd), Row(ws.residual, t, embd), embd);
@@ -154,14 +185,14 @@ void Model::FeedForwardBlock(int layer, int n, ForwardWorkspace& ws,
                        Row(ws.normed, t, embd));
     }
   });
-  MatMul(w.ffn_gate, ws.normed.data(), n, ws.gate.data(), pool);
-  MatMul(w.ffn_up, ws.normed.data(), n, ws.up.data(), pool);
+  Project(w.ffn_gate, ws.normed.data(), n, ws.gate.data(), ws, pool);
+  Project(w.ffn_up, ws.normed.data(), n, ws.up.data(), ws, pool);
   pool.ParallelFor(n, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t t = begin; t < end; ++t) {
       kernels::SwiGlu(Row(ws.gate, t, ffn), Row(ws.up, t, ffn), ffn, Row(ws.gate, t, ffn));
     }
   });
-  MatMul(w.ffn_down, ws.gate.data(), n, ws.normed.data(), pool);
+  Project(w.ffn_down, ws.gate.data(), n, ws.normed.data(), ws, pool);
   pool.ParallelFor(n, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t t = begin; t < end; ++t) {
       kernels::AddTo(Row(ws.normed, t, embd), Row(ws.residual, t, embd), embd);
