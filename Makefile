@@ -38,7 +38,7 @@ bench: build
 	bash scripts/run-benchmarks.sh $(BUILD_DIR)
 
 serve: build
-	$(BUILD_DIR)/tools/kiln/kiln serve
+	$(BUILD_DIR)/tools/kiln/kiln run kiln-demo -p "Once upon a time" -n 64
 
 format:
 	find src tools tests bench fuzz -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -6,7 +6,10 @@
 
 namespace kiln::cli {
 
-void RegisterModelCommands(CLI::App& app);     // kiln model info
-void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
+void RegisterModelCommands(CLI::App& app);      // kiln model info
+void RegisterTokenizeCommands(CLI::App& app);   // kiln tokenize, kiln detokenize
+void RegisterRunCommand(CLI::App& app);         // kiln run
+void RegisterQuantizeCommand(CLI::App& app);    // kiln quantize
+void RegisterPerplexityCommand(CLI::App& app);  // kiln perplexity
 
 }  // namespace kiln::cli

@@ -1,0 +1,37 @@
+#include "model_path.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "kiln/base/error.h"
+#include "kiln/model/demo_model.h"
+
+namespace kiln::cli {
+namespace {
+
+// $KILN_DATA_DIR, else $XDG_DATA_HOME/kiln, else ~/.local/share/kiln.
+std::string DataDirectory() {
+  if (const char* dir = std::getenv("KILN_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/kiln";
+  }
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') {
+    Fail("cannot place the demo model: set KILN_DATA_DIR (or HOME) to a writable directory");
+  }
+  return std::string(home) + "/.local/share/kiln";
+}
+
+}  // namespace
+
+std::string ResolveModelPath(const std::string& model) {
+  if (model.empty() || model == model::kDemoModelName) {
+    return model::EnsureDemoModel(DataDirectory());
+  }
+  if (!std::filesystem::exists(model)) {
+    Fail("model file '{}' does not exist (give the path of a .gguf file, or kiln-demo)", model);
+  }
+  return model;
+}
+
+}  // namespace kiln::cli

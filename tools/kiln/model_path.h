@@ -1,0 +1,11 @@
+// Turns the MODEL argument of a command into a GGUF path: a file path as given, or the name of a
+// built-in model ("kiln-demo") that is synthesized into the data directory on first use.
+#pragma once
+
+#include <string>
+
+namespace kiln::cli {
+
+std::string ResolveModelPath(const std::string& model);
+
+}  // namespace kiln::cli
