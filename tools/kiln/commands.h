@@ -8,5 +8,6 @@ namespace kiln::cli {
 
 void RegisterModelCommands(CLI::App& app);     // kiln model info
 void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
+void RegisterTemplateCommands(CLI::App& app);  // kiln template render
 
 }  // namespace kiln::cli

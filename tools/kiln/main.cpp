@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kiln 0.1.0");
   kiln::cli::RegisterModelCommands(app);
   kiln::cli::RegisterTokenizeCommands(app);
+  kiln::cli::RegisterTemplateCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
