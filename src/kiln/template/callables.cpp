@@ -11,7 +11,8 @@ namespace {
 class LoopMethod : public Callable {
  public:
   enum class Which { kCycle, kChanged, kRecurse };
-  LoopMethod(std::shared_ptr<LoopObject> loop, Which which) : loop_(std::move(loop)), which_(which) {}
+  LoopMethod(std::shared_ptr<LoopObject> loop, Which which)
+      : loop_(std::move(loop)), which_(which) {}
 
   Value Call(Interpreter& in, Arguments& args) const override {
     switch (which_) {
@@ -71,7 +72,8 @@ Value LoopObject::GetAttr(std::string_view name) {
     return items_[index_ + 1];
   }
   if (name == "cycle") {
-    return Value::FromCallable(std::make_shared<LoopMethod>(shared_from_this(), LoopMethod::Which::kCycle));
+    return Value::FromCallable(
+        std::make_shared<LoopMethod>(shared_from_this(), LoopMethod::Which::kCycle));
   }
   if (name == "changed") {
     return Value::FromCallable(

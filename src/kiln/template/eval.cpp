@@ -11,13 +11,15 @@
 namespace kiln::jinja {
 namespace {
 
-std::string ObjectName(const Value& v) { return fmt::format("'{} object'", TypeName(v)); }
+std::string ObjectName(const Value& v) {
+  return fmt::format("'{} object'", TypeName(v));
+}
 
-std::optional<int64_t> SliceBound(const Value& v, bool& valid) {
+// Slices bypass Jinja2's lenient getitem, so a bad bound is Python's TypeError.
+std::optional<int64_t> SliceBound(const Value& v) {
   if (v.is_none()) return std::nullopt;
   if (!v.is_integral()) {
-    valid = false;
-    return std::nullopt;
+    RuntimeFail("slice indices must be integers or None, not {}", TypeName(v));
   }
   return v.as_int();
 }
@@ -118,13 +120,10 @@ Value Interpreter::EvalDict(const DictExpr& expr, const ScopePtr& scope) {
 Value Interpreter::EvalSlice(const SliceExpr& expr, const ScopePtr& scope) {
   const Value object = Eval(*expr.object, scope);
   if (object.is_undefined()) FailUndefined(object);
-  bool valid = true;
   std::optional<int64_t> start, stop, step;
-  if (expr.start) start = SliceBound(Eval(*expr.start, scope), valid);
-  if (expr.stop) stop = SliceBound(Eval(*expr.stop, scope), valid);
-  if (expr.step) step = SliceBound(Eval(*expr.step, scope), valid);
-  // Jinja2 turns the TypeError of a non-integer bound into an undefined result.
-  if (!valid) return Value::Undefined("slice indices must be integers or None");
+  if (expr.start) start = SliceBound(Eval(*expr.start, scope));
+  if (expr.stop) stop = SliceBound(Eval(*expr.stop, scope));
+  if (expr.step) step = SliceBound(Eval(*expr.step, scope));
   return SliceValue(*this, object, start, stop, step);
 }
 
@@ -138,7 +137,8 @@ Arguments Interpreter::EvalArgs(const CallArgs& args, const ScopePtr& scope) {
   for (const auto& [name, arg] : args.keyword) out.keyword.emplace_back(name, Eval(*arg, scope));
   if (args.star_kwargs) {
     const Value kwargs = Eval(*args.star_kwargs, scope);
-    if (!kwargs.is_dict()) RuntimeFail("argument after ** must be a mapping, not {}", TypeName(kwargs));
+    if (!kwargs.is_dict())
+      RuntimeFail("argument after ** must be a mapping, not {}", TypeName(kwargs));
     for (const auto& [key, value] : kwargs.dict().entries()) {
       if (!key.is_string()) RuntimeFail("keywords must be strings");
       out.keyword.emplace_back(key.str(), value);
@@ -264,7 +264,8 @@ Value Interpreter::GetItem(const Value& object, const Value& key) {
         int64_t i = key.as_int();
         if (i < 0) i += static_cast<int64_t>(items.size());
         if (i >= 0 && i < static_cast<int64_t>(items.size())) return items[static_cast<size_t>(i)];
-        return Value::Undefined(fmt::format("{} has no element {}", ObjectName(object), key.as_int()));
+        return Value::Undefined(
+            fmt::format("{} has no element {}", ObjectName(object), key.as_int()));
       }
       break;
     case Kind::kString:
@@ -274,7 +275,7 @@ Value Interpreter::GetItem(const Value& object, const Value& key) {
         if (utf8::IsAscii(s)) {
           if (i < 0) i += static_cast<int64_t>(s.size());
           if (i >= 0 && i < static_cast<int64_t>(s.size())) {
-            return Value::String(std::string(1, s[static_cast<size_t>(i)]));
+            return StringLike(object, std::string(1, s[static_cast<size_t>(i)]));
           }
         } else {
           const std::vector<size_t> bounds = utf8::Boundaries(s);
@@ -282,10 +283,11 @@ Value Interpreter::GetItem(const Value& object, const Value& key) {
           if (i < 0) i += n;
           if (i >= 0 && i < n) {
             const size_t at = bounds[static_cast<size_t>(i)];
-            return Value::String(s.substr(at, bounds[static_cast<size_t>(i) + 1] - at));
+            return StringLike(object, s.substr(at, bounds[static_cast<size_t>(i) + 1] - at));
           }
         }
-        return Value::Undefined(fmt::format("{} has no element {}", ObjectName(object), key.as_int()));
+        return Value::Undefined(
+            fmt::format("{} has no element {}", ObjectName(object), key.as_int()));
       }
       break;
     default:
@@ -301,7 +303,8 @@ Value Interpreter::GetAttrPath(const Value& object, std::string_view path) {
   size_t start = 0;
   while (true) {
     const size_t dot = path.find('.', start);
-    const std::string_view part = path.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    const std::string_view part =
+        path.substr(start, dot == std::string_view::npos ? dot : dot - start);
     bool numeric = !part.empty();
     int64_t index = 0;
     for (char c : part) {

@@ -16,7 +16,8 @@ template <typename... Args>
 
 template <typename... Args>
 [[noreturn]] void LimitFail(fmt::format_string<Args...> format, Args&&... args) {
-  throw TemplateError(TemplateError::Kind::kLimit, fmt::format(format, std::forward<Args>(args)...));
+  throw TemplateError(TemplateError::Kind::kLimit,
+                      fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace kiln::jinja

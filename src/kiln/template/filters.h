@@ -17,9 +17,12 @@ void RegisterCollectionFilters(FilterTable& table);
 
 // Jinja2's make_attrgetter: `attribute` is a dotted path (numeric parts index lists), an
 // integer, or undefined/None for the item itself. Case-folds strings when ignore_case is set.
-Value AttributeOf(Interpreter& in, const Value& item, const Value& attribute, bool ignore_case = false);
+Value AttributeOf(Interpreter& in, const Value& item, const Value& attribute,
+                  bool ignore_case = false);
 
 // str(v) as Jinja2's filters see it (undefined prints as "").
-inline std::string SoftStr(const Value& v) { return ToStr(v); }
+inline std::string SoftStr(const Value& v) {
+  return ToStr(v);
+}
 
 }  // namespace kiln::jinja

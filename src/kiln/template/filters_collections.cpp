@@ -12,7 +12,9 @@
 namespace kiln::jinja {
 namespace {
 
-Value Lowered(const Value& v) { return v.is_string() ? Value::String(utf8::Lower(v.str())) : v; }
+Value Lowered(const Value& v) {
+  return v.is_string() ? Value::String(utf8::Lower(v.str())) : v;
+}
 
 Value Length(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("length", args, {});
@@ -86,7 +88,8 @@ Value Items(Interpreter& in, const Value& input, Arguments& args) {
   if (!input.is_dict()) RuntimeFail("Can only get item pairs from a mapping.");
   in.Charge(1 + input.dict().size() / 16);
   std::vector<Value> items;
-  for (const auto& [key, value] : input.dict().entries()) items.push_back(Value::NewTuple({key, value}));
+  for (const auto& [key, value] : input.dict().entries())
+    items.push_back(Value::NewTuple({key, value}));
   return Value::NewList(std::move(items));
 }
 
@@ -95,7 +98,7 @@ Value Reverse(Interpreter& in, const Value& input, Arguments& args) {
   if (input.is_string()) {
     std::vector<uint32_t> cps = utf8::Decode(input.str());
     std::reverse(cps.begin(), cps.end());
-    return Value::String(utf8::Encode(cps));
+    return StringLike(input, utf8::Encode(cps));
   }
   std::vector<Value> items = in.Iterate(input);
   std::reverse(items.begin(), items.end());
@@ -158,7 +161,8 @@ Value Unique(Interpreter& in, const Value& input, Arguments& args) {
   for (Value& item : in.Iterate(input)) {
     Value key = AttributeOf(in, item, a[1], ignore_case);
     in.Charge(1 + seen.size() / 16);
-    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return Equals(s, key); })) continue;
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return Equals(s, key); }))
+      continue;
     seen.push_back(std::move(key));
     out.push_back(std::move(item));
   }
@@ -182,21 +186,27 @@ Value MinMax(Interpreter& in, const Value& input, Arguments& args, bool want_max
   }
   return items[best];
 }
-Value Min(Interpreter& in, const Value& input, Arguments& args) { return MinMax(in, input, args, false); }
-Value Max(Interpreter& in, const Value& input, Arguments& args) { return MinMax(in, input, args, true); }
+Value Min(Interpreter& in, const Value& input, Arguments& args) {
+  return MinMax(in, input, args, false);
+}
+Value Max(Interpreter& in, const Value& input, Arguments& args) {
+  return MinMax(in, input, args, true);
+}
 
 Value Sum(Interpreter& in, const Value& input, Arguments& args) {
   BoundArgs a("sum", args, {"attribute", "start"});
   Value total = a.has(1) ? a[1] : Value::Int(0);
   for (const Value& item : in.Iterate(input)) {
-    total = BinaryOperation(in, BinaryOp::kAdd, total, a.has(0) ? AttributeOf(in, item, a[0]) : item);
+    total =
+        BinaryOperation(in, BinaryOp::kAdd, total, a.has(0) ? AttributeOf(in, item, a[0]) : item);
   }
   return total;
 }
 
 Value Batch(Interpreter& in, const Value& input, Arguments& args) {
   BoundArgs a("batch", args, {"linecount", "fill_with"}, 1);
-  if (!a[0].is_integral() || a[0].as_int() < 1) RuntimeFail("batch linecount must be a positive integer");
+  if (!a[0].is_integral() || a[0].as_int() < 1)
+    RuntimeFail("batch linecount must be a positive integer");
   const auto size = static_cast<size_t>(a[0].as_int());
   std::vector<Value> out;
   std::vector<Value> current;
@@ -232,6 +242,7 @@ Value Attr(Interpreter& in, const Value& input, Arguments& args) {
 
 Value Map(Interpreter& in, const Value& input, Arguments& args) {
   std::vector<Value> out;
+  if (!Truthy(input)) return Value::NewList();  // Jinja2 checks `if value:` first
   if (args.positional.empty()) {
     Value attribute;
     Value fallback;
@@ -266,6 +277,7 @@ Value Map(Interpreter& in, const Value& input, Arguments& args) {
 // select, reject, selectattr, rejectattr.
 Value SelectOrReject(Interpreter& in, const Value& input, Arguments& args, bool keep_matches,
                      bool by_attribute, std::string_view filter_name) {
+  if (!Truthy(input)) return Value::NewList();  // Jinja2 checks `if value:` first
   size_t next = 0;
   Value attribute;
   if (by_attribute) {
@@ -282,7 +294,8 @@ Value SelectOrReject(Interpreter& in, const Value& input, Arguments& args, bool 
       matched = Truthy(subject);
     } else {
       Arguments call;
-      call.positional.assign(args.positional.begin() + static_cast<long>(next), args.positional.end());
+      call.positional.assign(args.positional.begin() + static_cast<long>(next),
+                             args.positional.end());
       call.keyword = args.keyword;
       matched = in.ApplyTest(test, subject, call);
     }

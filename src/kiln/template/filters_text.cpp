@@ -4,6 +4,7 @@
 
 #include "kiln/template/fail.h"
 #include "kiln/template/filters.h"
+#include "kiln/template/operators.h"
 #include "kiln/template/py_format.h"
 #include "kiln/template/string_ops.h"
 #include "kiln/template/utf8.h"
@@ -21,24 +22,25 @@ Value Trim(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("trim", args, {"chars"});
   const std::string s = SoftStr(input);
   if (a[0].is_undefined() || a[0].is_none()) {
-    return Value::String(std::string(utf8::StripWhitespace(s, utf8::StripSide::kBoth)));
+    return StringLike(input, std::string(utf8::StripWhitespace(s, utf8::StripSide::kBoth)));
   }
-  return Value::String(std::string(utf8::StripChars(s, SoftStr(a[0]), utf8::StripSide::kBoth)));
+  const std::string chars = input.is_markup() ? EscapeValue(a[0]) : SoftStr(a[0]);
+  return StringLike(input, std::string(utf8::StripChars(s, chars, utf8::StripSide::kBoth)));
 }
 
 Value Upper(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("upper", args, {});
-  return Value::String(utf8::Upper(SoftStr(input)));
+  return StringLike(input, utf8::Upper(SoftStr(input)));
 }
 
 Value Lower(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("lower", args, {});
-  return Value::String(utf8::Lower(SoftStr(input)));
+  return StringLike(input, utf8::Lower(SoftStr(input)));
 }
 
 Value Capitalize(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("capitalize", args, {});
-  return Value::String(PyCapitalize(SoftStr(input)));
+  return StringLike(input, PyCapitalize(SoftStr(input)));
 }
 
 // Jinja2's title filter: capitalizes each word, where words start after whitespace or one of
@@ -50,8 +52,8 @@ Value Title(Interpreter&, const Value& input, Arguments& args) {
   bool word_start = true;
   for (size_t i = 0; i < s.size();) {
     const uint32_t cp = utf8::Next(s, i);
-    const bool separator = utf8::IsSpace(cp) || cp == '-' || cp == '(' || cp == '{' ||
-                           cp == '[' || cp == '<';
+    const bool separator =
+        utf8::IsSpace(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
     if (separator) {
       utf8::Append(out, cp);
       word_start = true;
@@ -81,36 +83,22 @@ Value String(Interpreter&, const Value& input, Arguments& args) {
 
 Value Safe(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("safe", args, {});
-  return input.is_string() ? input : Value::String(SoftStr(input));
+  return input.is_markup() ? input : Value::Markup(SoftStr(input));
 }
 
 Value Escape(Interpreter& in, const Value& input, Arguments& args) {
   BoundArgs a("escape", args, {});
-  const std::string s = SoftStr(input);
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return CheckedString(in, std::move(out));
+  if (input.is_markup()) return input;
+  std::string out = HtmlEscape(SoftStr(input));
+  in.CheckStringSize(out.size());
+  return Value::Markup(std::move(out));
+}
+
+Value ForceEscape(Interpreter& in, const Value& input, Arguments& args) {
+  BoundArgs a("forceescape", args, {});
+  std::string out = HtmlEscape(SoftStr(input));
+  in.CheckStringSize(out.size());
+  return Value::Markup(std::move(out));
 }
 
 // Hugging Face's tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None,
@@ -122,7 +110,8 @@ Value ToJsonFilter(Interpreter& in, const Value& input, Arguments& args) {
   format.sort_keys = Truthy(a[3]);
   const Value& indent = a[1];
   if (indent.is_integral()) {
-    format.indent = std::string(static_cast<size_t>(std::clamp<int64_t>(indent.as_int(), 0, 1000)), ' ');
+    format.indent =
+        std::string(static_cast<size_t>(std::clamp<int64_t>(indent.as_int(), 0, 1000)), ' ');
   } else if (indent.is_string()) {
     format.indent = indent.str();
   } else if (!indent.is_undefined() && !indent.is_none()) {
@@ -153,12 +142,18 @@ Value Indent(Interpreter& in, const Value& input, Arguments& args) {
   if (a[0].is_string()) {
     indentation = a[0].str();
   } else if (a[0].is_integral()) {
-    indentation = std::string(static_cast<size_t>(std::clamp<int64_t>(a[0].as_int(), 0, 1000)), ' ');
+    indentation =
+        std::string(static_cast<size_t>(std::clamp<int64_t>(a[0].as_int(), 0, 1000)), ' ');
   } else if (a.has(0)) {
     RuntimeFail("indent width must be an integer or a string");
   }
-  // Jinja2 appends a newline so that splitlines() keeps a trailing empty line.
-  const std::string s = SoftStr(input) + "\n";
+  // Jinja2 appends a newline (so that splitlines() keeps a trailing empty line), which only
+  // works on strings.
+  if (input.is_undefined()) FailUndefined(input);
+  if (!input.is_string()) {
+    RuntimeFail("unsupported operand type(s) for +=: '{}' and 'str'", TypeName(input));
+  }
+  const std::string s = input.str() + "\n";
   const std::vector<std::string> lines = utf8::SplitLines(s);
   in.CheckStringSize(s.size() + lines.size() * indentation.size());
   std::string out;
@@ -176,7 +171,7 @@ Value Indent(Interpreter& in, const Value& input, Arguments& args) {
     }
   }
   if (Truthy(a[1])) out = indentation + out;
-  return Value::String(std::move(out));
+  return StringLike(input, std::move(out));
 }
 
 Value Center(Interpreter& in, const Value& input, Arguments& args) {
@@ -184,11 +179,11 @@ Value Center(Interpreter& in, const Value& input, Arguments& args) {
   const int64_t width = a.has(0) ? (a[0].is_integral() ? a[0].as_int() : 0) : 80;
   const std::string s = SoftStr(input);
   const auto len = static_cast<int64_t>(utf8::Length(s));
-  if (width <= len) return Value::String(s);
+  if (width <= len) return StringLike(input, s);
   in.CheckStringSize(s.size() + static_cast<size_t>(width - len));
   const auto total = static_cast<size_t>(width - len);
   const size_t left = total / 2 + (total & static_cast<size_t>(width) & 1);
-  return Value::String(std::string(left, ' ') + s + std::string(total - left, ' '));
+  return StringLike(input, std::string(left, ' ') + s + std::string(total - left, ' '));
 }
 
 Value Truncate(Interpreter&, const Value& input, Arguments& args) {
@@ -199,16 +194,29 @@ Value Truncate(Interpreter&, const Value& input, Arguments& args) {
   const auto end_len = static_cast<int64_t>(utf8::Length(end));
   if (length < end_len) RuntimeFail("expected length >= {}, got {}", end_len, length);
   if (leeway < 0) RuntimeFail("expected leeway >= 0, got {}", leeway);
+  if (!input.is_string()) {
+    // Jinja2 measures the value itself; only strings are ever cut.
+    size_t len = 0;
+    if (input.is_list()) {
+      len = input.items().size();
+    } else if (input.is_dict()) {
+      len = input.dict().size();
+    } else if (!input.is_undefined()) {
+      RuntimeFail("object of type '{}' has no len()", TypeName(input));
+    }
+    if (static_cast<int64_t>(len) <= length + leeway) return input;
+    RuntimeFail("truncate can only cut strings, not {}", TypeName(input));
+  }
   const std::string s = SoftStr(input);
   const std::vector<size_t> bounds = utf8::Boundaries(s);
   const auto len = static_cast<int64_t>(bounds.size()) - 1;
-  if (len <= length + leeway) return Value::String(s);
+  if (len <= length + leeway) return StringLike(input, s);
   std::string head = s.substr(0, bounds[static_cast<size_t>(length - end_len)]);
   if (!Truthy(a[1])) {
     const size_t space = head.rfind(' ');
     if (space != std::string::npos) head.resize(space);
   }
-  return Value::String(head + end);
+  return StringLike(input, head + (input.is_markup() ? HtmlEscape(end) : end));
 }
 
 Value WordCount(Interpreter&, const Value& input, Arguments& args) {
@@ -236,7 +244,9 @@ Value Format(Interpreter& in, const Value& input, Arguments& args) {
   } else {
     operand = Value::NewTuple(args.positional);
   }
-  return CheckedString(in, PercentFormat(SoftStr(input), operand));
+  std::string out = PercentFormat(SoftStr(input), operand, input.is_markup());
+  in.CheckStringSize(out.size());
+  return StringLike(input, std::move(out));
 }
 
 // Python's int(str, base): optional sign, underscores between digits, surrounding whitespace.
@@ -305,7 +315,8 @@ std::optional<double> ParseFloat(std::string_view text) {
     return lower[0] == '-' ? -v : v;
   }
   for (char c : body) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != 'e' && c != '+' && c != '-') {
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != 'e' && c != '+' &&
+        c != '-') {
       return std::nullopt;  // strtod would also accept hex floats, which Python does not
     }
   }
@@ -328,7 +339,8 @@ Value IntFilter(Interpreter&, const Value& input, Arguments& args) {
   if (input.is_integral()) return Value::Int(input.as_int());
   auto from_float = [&](double d) {
     if (std::isnan(d)) return fallback;
-    if (!std::isfinite(d) || std::fabs(d) >= 9.2e18) RuntimeFail("cannot convert {} to an integer", d);
+    if (!std::isfinite(d) || std::fabs(d) >= 9.2e18)
+      RuntimeFail("cannot convert {} to an integer", d);
     return Value::Int(static_cast<int64_t>(d));
   };
   if (input.is_float()) return from_float(input.as_float());
@@ -374,6 +386,24 @@ double PyRound(double x, int64_t digits) {
   return std::nearbyint(x / scale) * scale;
 }
 
+// Python's round(int, n): unchanged for n >= 0, else to a multiple of 10**-n, ties to even.
+int64_t RoundInt(int64_t x, int64_t digits) {
+  if (digits >= 0) return x;
+  if (digits < -18) return 0;
+  int64_t p = 1;
+  for (int64_t i = 0; i < -digits; ++i) p *= 10;
+  int64_t q = x / p;
+  int64_t r = x % p;
+  if (r < 0) {
+    r += p;
+    --q;
+  }
+  if (r > p - r || (r == p - r && q % 2 != 0)) ++q;
+  int64_t result = 0;
+  if (__builtin_mul_overflow(q, p, &result)) RuntimeFail("integer overflow in round()");
+  return result;
+}
+
 Value Round(Interpreter&, const Value& input, Arguments& args) {
   BoundArgs a("round", args, {"precision", "method"});
   int64_t precision = 0;
@@ -387,7 +417,7 @@ Value Round(Interpreter&, const Value& input, Arguments& args) {
   }
   if (!input.is_number()) RuntimeFail("type {} doesn't define __round__ method", TypeName(input));
   if (method == "common") {
-    if (input.is_integral() && precision >= 0) return Value::Int(input.as_int());
+    if (input.is_integral()) return Value::Int(RoundInt(input.as_int(), precision));
     return Value::Float(PyRound(input.as_float(), precision));
   }
   const double scale = std::pow(10.0, static_cast<double>(precision));
@@ -409,7 +439,7 @@ void RegisterTextFilters(FilterTable& table) {
       {"safe", Safe},
       {"escape", Escape},
       {"e", Escape},
-      {"forceescape", Escape},
+      {"forceescape", ForceEscape},
       {"tojson", ToJsonFilter},
       {"from_json", FromJsonFilter},
       {"indent", Indent},

@@ -34,18 +34,20 @@ Value Range(Interpreter& in, Arguments& args) {
   uint64_t count = 0;
   if (step > 0 && start < stop) {
     count = (static_cast<uint64_t>(stop) - static_cast<uint64_t>(start) - 1) /
-                static_cast<uint64_t>(step) + 1;
+                static_cast<uint64_t>(step) +
+            1;
   } else if (step < 0 && start > stop) {
     count = (static_cast<uint64_t>(start) - static_cast<uint64_t>(stop) - 1) /
-                (0 - static_cast<uint64_t>(step)) + 1;
+                (0 - static_cast<uint64_t>(step)) +
+            1;
   }
   in.CheckCollectionSize(count);
   std::vector<Value> items;
   items.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     // Unsigned so the intermediate product wraps instead of overflowing; the sum is in range.
-    items.push_back(Value::Int(static_cast<int64_t>(static_cast<uint64_t>(start) +
-                                                    i * static_cast<uint64_t>(step))));
+    items.push_back(Value::Int(
+        static_cast<int64_t>(static_cast<uint64_t>(start) + i * static_cast<uint64_t>(step))));
   }
   return Value::NewList(std::move(items));
 }

@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <unordered_set>
-
 #include "kiln/template/callables.h"
 #include "kiln/template/fail.h"
 #include "kiln/template/utf8.h"
@@ -28,7 +26,8 @@ BoundArgs::BoundArgs(std::string_view function, Arguments& args,
       if (name == key) break;
       ++i;
     }
-    if (i == names.size()) RuntimeFail("{}() got an unexpected keyword argument '{}'", function, key);
+    if (i == names.size())
+      RuntimeFail("{}() got an unexpected keyword argument '{}'", function, key);
     if (given_[i]) RuntimeFail("{}() got multiple values for argument '{}'", function, key);
     values_[i] = std::move(value);
     given_[i] = true;
@@ -63,10 +62,16 @@ std::string Interpreter::Render(const Program& program, const Value& context) {
     ExecBody(program.body, globals_);
   } catch (const TemplateError& e) {
     globals_.reset();
+    ReleaseMutated();
     if (e.line() != 0 || line_ == 0) throw;
     throw TemplateError(e.kind(), e.detail(), line_, column_);
+  } catch (...) {
+    globals_.reset();
+    ReleaseMutated();
+    throw;
   }
   globals_.reset();
+  ReleaseMutated();
   return output;
 }
 
@@ -100,30 +105,31 @@ void Interpreter::CheckCollectionSize(size_t items) {
   Charge(1 + items / 16);
 }
 
-void Interpreter::CheckNoCycle(const Value& container, const Value& inserted) {
-  std::vector<const Value*> pending{&inserted};
-  std::unordered_set<const void*> seen;
-  while (!pending.empty()) {
-    const Value* v = pending.back();
-    pending.pop_back();
-    Charge();
-    if (v->is_callable()) {
-      if (const auto* method = dynamic_cast<const BoundMethod*>(&v->callable())) {
-        pending.push_back(&method->receiver());
-      }
-      continue;
-    }
-    if (!v->is_list() && !v->is_dict() && !v->is_namespace()) continue;
-    if (v->identity() == container.identity()) {
-      RuntimeFail("a {} cannot contain itself", TypeName(container));
-    }
-    if (!seen.insert(v->identity()).second) continue;
-    if (v->is_list()) {
-      for (const Value& item : v->items()) pending.push_back(&item);
-    } else {
-      for (const auto& [key, value] : v->dict().entries()) pending.push_back(&value);
-    }
+void Interpreter::NoteMutation(const Value& container, const Value& inserted) {
+  const bool may_close_cycle = inserted.is_list() || inserted.is_dict() ||
+                               inserted.is_namespace() || inserted.is_callable() ||
+                               inserted.is_object();
+  if (!may_close_cycle) return;
+  Mutated& entry = mutated_[container.identity()];
+  if (container.is_list()) {
+    if (entry.list.expired()) entry.list = container.list_ptr();
+  } else if (entry.dict.expired()) {
+    entry.dict = container.dict_ptr();
   }
+}
+
+void Interpreter::ReleaseMutated() {
+  std::vector<Value> pending;
+  for (auto& [identity, entry] : mutated_) {
+    if (auto list = entry.list.lock()) {
+      for (Value& item : list->items) pending.push_back(std::move(item));
+      list->items.clear();
+    }
+    if (auto dict = entry.dict.lock()) dict->MoveContentsInto(pending);
+  }
+  mutated_.clear();
+  // Dropped here, iteratively (List and Dict destructors drain their children).
+  List drain(std::move(pending));
 }
 
 void Interpreter::Emit(std::string_view text) {
@@ -235,10 +241,10 @@ void Interpreter::Assign(const AssignTarget& target, Value value, const ScopePtr
   if (!target.attribute.empty()) {
     const Value* ns = scope->Find(target.names[0]);
     if (ns == nullptr || !ns->is_namespace()) {
-      RuntimeFail("cannot assign attribute '{}' of '{}': it is not a namespace",
-                  target.attribute, target.names[0]);
+      RuntimeFail("cannot assign attribute '{}' of '{}': it is not a namespace", target.attribute,
+                  target.names[0]);
     }
-    CheckNoCycle(*ns, value);
+    NoteMutation(*ns, value);
     ns->dict().Set(std::string_view(target.attribute), std::move(value));
     return;
   }
@@ -309,8 +315,8 @@ void Interpreter::RunLoop(const ForStmt& stmt, const ScopePtr& scope, std::vecto
 void Interpreter::ExecCallBlock(const CallBlockStmt& stmt, const ScopePtr& scope) {
   const Value callee = Eval(*stmt.call->callee, scope);
   Arguments args = EvalArgs(stmt.call->args, scope);
-  args.keyword.emplace_back("caller",
-                            Value::FromCallable(std::make_shared<MacroCallable>(*stmt.caller, scope)));
+  args.keyword.emplace_back(
+      "caller", Value::FromCallable(std::make_shared<MacroCallable>(*stmt.caller, scope)));
   EmitValue(Call(callee, args));
 }
 
@@ -339,11 +345,13 @@ Value Interpreter::CallMacro(const MacroStmt& macro, const ScopePtr& closure, Ar
     size_t i = 0;
     while (i < n && macro.params[i].name != key) ++i;
     if (i < n) {
-      if (bound[i]) RuntimeFail("macro '{}' got multiple values for argument '{}'", macro.name, key);
+      if (bound[i])
+        RuntimeFail("macro '{}' got multiple values for argument '{}'", macro.name, key);
       scope->Set(key, std::move(value));
       bound[i] = true;
     } else if (key == "caller") {
-      if (!macro.uses_caller) RuntimeFail("macro '{}' takes no keyword argument 'caller'", macro.name);
+      if (!macro.uses_caller)
+        RuntimeFail("macro '{}' takes no keyword argument 'caller'", macro.name);
       scope->Set("caller", std::move(value));
     } else if (macro.uses_kwargs) {
       kwargs.dict().Set(std::string_view(key), std::move(value));
@@ -358,10 +366,10 @@ Value Interpreter::CallMacro(const MacroStmt& macro, const ScopePtr& closure, Ar
   for (size_t i = 0; i < n; ++i) {
     if (bound[i]) continue;
     const MacroParam& param = macro.params[i];
-    scope->Set(param.name, param.default_value
-                               ? Eval(*param.default_value, scope)
-                               : Value::Undefined(fmt::format(
-                                     "parameter '{}' was not provided", param.name)));
+    scope->Set(param.name,
+               param.default_value
+                   ? Eval(*param.default_value, scope)
+                   : Value::Undefined(fmt::format("parameter '{}' was not provided", param.name)));
   }
   Value result = Value::String(Capture(macro.body, scope));
   line_ = call_line;

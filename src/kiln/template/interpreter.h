@@ -27,8 +27,8 @@ struct Arguments {
 // keyword; rejects unknown keywords, duplicates and surplus positionals.
 class BoundArgs {
  public:
-  BoundArgs(std::string_view function, Arguments& args, std::initializer_list<std::string_view> names,
-            size_t required = 0);
+  BoundArgs(std::string_view function, Arguments& args,
+            std::initializer_list<std::string_view> names, size_t required = 0);
   // The argument, or undefined when it was not given.
   const Value& operator[](size_t i) const { return values_[i]; }
   bool has(size_t i) const { return given_[i]; }
@@ -80,8 +80,10 @@ class Interpreter {
   // Rejects a string or collection that would exceed the limits, before it is built.
   void CheckStringSize(size_t bytes);
   void CheckCollectionSize(size_t items);
-  // Rejects a mutation that would make `container` contain itself.
-  void CheckNoCycle(const Value& container, const Value& inserted);
+  // Notes that `container` (a list, dict or namespace) now holds `inserted`. Mutation is the
+  // only way a template can build a reference cycle, so the containers noted here are emptied
+  // when the render ends, which frees any cycle.
+  void NoteMutation(const Value& container, const Value& inserted);
   const RenderOptions& options() const { return options_; }
 
   // Macros, `caller` and recursive loops.
@@ -115,7 +117,8 @@ class Interpreter {
   void ExecCallBlock(const CallBlockStmt& stmt, const ScopePtr& scope);
   void Assign(const AssignTarget& target, Value value, const ScopePtr& scope);
   std::string Capture(const Body& body, const ScopePtr& scope);
-  Value ApplyFilterChain(const std::vector<FilterCall>& filters, Value input, const ScopePtr& scope);
+  Value ApplyFilterChain(const std::vector<FilterCall>& filters, Value input,
+                         const ScopePtr& scope);
   void Emit(std::string_view text);
   void EmitValue(const Value& v);
 
@@ -132,11 +135,17 @@ class Interpreter {
   Arguments EvalArgs(const CallArgs& args, const ScopePtr& scope);
   Value RunFilter(const FilterCall& filter, const Value& input, const ScopePtr& scope);
 
+  void ReleaseMutated();
   [[noreturn]] void FailSteps() const;
   [[noreturn]] void FailDepth();
 
   const RenderOptions& options_;
   ScopePtr globals_;
+  struct Mutated {
+    std::weak_ptr<List> list;
+    std::weak_ptr<Dict> dict;
+  };
+  std::unordered_map<const void*, Mutated> mutated_;
   std::string* out_ = nullptr;
   uint64_t steps_ = 0;
   int depth_ = 0;

@@ -24,10 +24,10 @@ void NoArgs(std::string_view test, const Arguments& args) {
   }
 }
 
-#define KILN_SIMPLE_TEST(fn_name, test_name, expr)                     \
-  bool fn_name(Interpreter&, const Value& v, Arguments& args) {      \
-    NoArgs(test_name, args);                                           \
-    return (expr);                                                     \
+#define KILN_SIMPLE_TEST(fn_name, test_name, expr)              \
+  bool fn_name(Interpreter&, const Value& v, Arguments& args) { \
+    NoArgs(test_name, args);                                    \
+    return (expr);                                              \
   }
 
 KILN_SIMPLE_TEST(IsDefined, "defined", !v.is_undefined())
@@ -43,10 +43,13 @@ KILN_SIMPLE_TEST(IsFloat, "float", v.is_float())
 KILN_SIMPLE_TEST(IsMapping, "mapping", v.is_dict())
 KILN_SIMPLE_TEST(IsIterable, "iterable",
                  v.is_undefined() || v.is_string() || v.is_list() || v.is_dict())
-KILN_SIMPLE_TEST(IsSequence, "sequence", v.is_string() || v.is_list() || v.is_dict())
-// The only objects are loop variables, which are callable (recursive loops), as in Jinja2.
-KILN_SIMPLE_TEST(IsCallable, "callable", v.is_callable() || v.is_object())
-KILN_SIMPLE_TEST(IsEscaped, "escaped", (static_cast<void>(v), false))  // nothing is Markup here
+// Undefined has __len__ and __getitem__ in Jinja2, so it passes as a sequence.
+KILN_SIMPLE_TEST(IsSequence, "sequence",
+                 v.is_undefined() || v.is_string() || v.is_list() || v.is_dict())
+// The only objects are loop variables, which are callable (recursive loops), as in Jinja2;
+// Jinja2's Undefined defines __call__ (to raise), so it counts as callable too.
+KILN_SIMPLE_TEST(IsCallable, "callable", v.is_callable() || v.is_object() || v.is_undefined())
+KILN_SIMPLE_TEST(IsEscaped, "escaped", v.is_markup())
 
 #undef KILN_SIMPLE_TEST
 
@@ -80,20 +83,34 @@ bool IsDivisibleBy(Interpreter&, const Value& v, Arguments& args) {
   return RequireInteger("divisibleby", v) % d == 0;
 }
 
-bool IsEq(Interpreter&, const Value& v, Arguments& args) { return Equals(v, OneArg("eq", args)); }
-bool IsNe(Interpreter&, const Value& v, Arguments& args) { return !Equals(v, OneArg("ne", args)); }
+bool IsEq(Interpreter&, const Value& v, Arguments& args) {
+  return Equals(v, OneArg("eq", args));
+}
+bool IsNe(Interpreter&, const Value& v, Arguments& args) {
+  return !Equals(v, OneArg("ne", args));
+}
 
 int Ordered(const Value& a, const Value& b) {
   if (a.is_undefined() || b.is_undefined()) RuntimeFail("an undefined value cannot be compared");
   return Compare(a, b);
 }
 
-bool IsLt(Interpreter&, const Value& v, Arguments& args) { return Ordered(v, OneArg("lt", args)) < 0; }
-bool IsLe(Interpreter&, const Value& v, Arguments& args) { return Ordered(v, OneArg("le", args)) <= 0; }
-bool IsGt(Interpreter&, const Value& v, Arguments& args) { return Ordered(v, OneArg("gt", args)) > 0; }
-bool IsGe(Interpreter&, const Value& v, Arguments& args) { return Ordered(v, OneArg("ge", args)) >= 0; }
+bool IsLt(Interpreter&, const Value& v, Arguments& args) {
+  return Ordered(v, OneArg("lt", args)) < 0;
+}
+bool IsLe(Interpreter&, const Value& v, Arguments& args) {
+  return Ordered(v, OneArg("le", args)) <= 0;
+}
+bool IsGt(Interpreter&, const Value& v, Arguments& args) {
+  return Ordered(v, OneArg("gt", args)) > 0;
+}
+bool IsGe(Interpreter&, const Value& v, Arguments& args) {
+  return Ordered(v, OneArg("ge", args)) >= 0;
+}
 
-bool IsIn(Interpreter&, const Value& v, Arguments& args) { return Contains(OneArg("in", args), v); }
+bool IsIn(Interpreter&, const Value& v, Arguments& args) {
+  return Contains(OneArg("in", args), v);
+}
 
 // Python's `is`: identity for containers, equality of value and type for scalars (CPython
 // interns small values, and templates use this for `x is sameas false`).

@@ -28,10 +28,18 @@ std::string NormalizeNewlines(std::string_view source) {
   return out;
 }
 
-bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsNameChar(char c) { return IsNameStart(c) || IsDigit(c); }
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || IsDigit(c);
+}
 
 bool AllWhitespace(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
@@ -177,9 +185,10 @@ class Lexer {
     return i + 2;
   }
 
+  // Jinja2 accepts `%}` and `-%}` (not `+%}`) after raw.
   bool IsRawBegin(size_t inner) const {
     char sign = 0;
-    return MatchSimpleTag(inner, "raw", sign) != std::string::npos;
+    return MatchSimpleTag(inner, "raw", sign) != std::string::npos && sign != '+';
   }
 
   size_t LexRaw(size_t tag, size_t inner, bool& line_starting) {

@@ -21,7 +21,8 @@ std::string_view RequireString(std::string_view method, const Value& v) {
 }
 
 int64_t RequireInt(std::string_view method, const Value& v) {
-  if (!v.is_integral()) RuntimeFail("{}() argument must be an integer, not {}", method, TypeName(v));
+  if (!v.is_integral())
+    RuntimeFail("{}() argument must be an integer, not {}", method, TypeName(v));
   return v.as_int();
 }
 
@@ -59,8 +60,12 @@ Value Split(Interpreter& in, const Value& self, Arguments& args, bool from_right
   in.Charge(1 + self.str().size() / 64);
   return StrList(PySplit(self.str(), sep, maxsplit, from_right));
 }
-Value StrSplit(Interpreter& in, const Value& self, Arguments& args) { return Split(in, self, args, false); }
-Value StrRSplit(Interpreter& in, const Value& self, Arguments& args) { return Split(in, self, args, true); }
+Value StrSplit(Interpreter& in, const Value& self, Arguments& args) {
+  return Split(in, self, args, false);
+}
+Value StrRSplit(Interpreter& in, const Value& self, Arguments& args) {
+  return Split(in, self, args, true);
+}
 
 Value StrSplitLines(Interpreter&, const Value& self, Arguments& args) {
   BoundArgs a("splitlines", args, {"keepends"});
@@ -101,12 +106,22 @@ Value Affix(const Value& self, Arguments& args, bool prefix) {
   }
   return Value::Bool(false);
 }
-Value StrStartsWith(Interpreter&, const Value& self, Arguments& args) { return Affix(self, args, true); }
-Value StrEndsWith(Interpreter&, const Value& self, Arguments& args) { return Affix(self, args, false); }
+Value StrStartsWith(Interpreter&, const Value& self, Arguments& args) {
+  return Affix(self, args, true);
+}
+Value StrEndsWith(Interpreter&, const Value& self, Arguments& args) {
+  return Affix(self, args, false);
+}
 
-Value StrUpper(Interpreter&, const Value& self, Arguments&) { return Value::String(utf8::Upper(self.str())); }
-Value StrLower(Interpreter&, const Value& self, Arguments&) { return Value::String(utf8::Lower(self.str())); }
-Value StrTitle(Interpreter&, const Value& self, Arguments&) { return Value::String(PyTitle(self.str())); }
+Value StrUpper(Interpreter&, const Value& self, Arguments&) {
+  return Value::String(utf8::Upper(self.str()));
+}
+Value StrLower(Interpreter&, const Value& self, Arguments&) {
+  return Value::String(utf8::Lower(self.str()));
+}
+Value StrTitle(Interpreter&, const Value& self, Arguments&) {
+  return Value::String(PyTitle(self.str()));
+}
 Value StrCapitalize(Interpreter&, const Value& self, Arguments&) {
   return Value::String(PyCapitalize(self.str()));
 }
@@ -123,8 +138,9 @@ Value StrSwapCase(Interpreter&, const Value& self, Arguments&) {
 Value StrReplace(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("replace", args, {"old", "new", "count"}, 2);
   const int64_t count = a.has(2) ? RequireInt("replace", a[2]) : -1;
-  std::string out = PyReplace(self.str(), RequireString("replace", a[0]), RequireString("replace", a[1]),
-                              count, in.options().limits.max_output_bytes);
+  std::string out =
+      PyReplace(self.str(), RequireString("replace", a[0]), RequireString("replace", a[1]), count,
+                in.options().limits.max_output_bytes);
   in.CheckStringSize(out.size());
   return Value::String(std::move(out));
 }
@@ -140,12 +156,21 @@ Value Find(const Value& self, Arguments& args, bool from_right, bool raise, std:
     if (raise) RuntimeFail("substring not found");
     return Value::Int(-1);
   }
-  return Value::Int(static_cast<int64_t>(utf8::Length(std::string_view(self.str()).substr(0, b + at))));
+  return Value::Int(
+      static_cast<int64_t>(utf8::Length(std::string_view(self.str()).substr(0, b + at))));
 }
-Value StrFind(Interpreter&, const Value& self, Arguments& args) { return Find(self, args, false, false, "find"); }
-Value StrRFind(Interpreter&, const Value& self, Arguments& args) { return Find(self, args, true, false, "rfind"); }
-Value StrIndex(Interpreter&, const Value& self, Arguments& args) { return Find(self, args, false, true, "index"); }
-Value StrRIndex(Interpreter&, const Value& self, Arguments& args) { return Find(self, args, true, true, "rindex"); }
+Value StrFind(Interpreter&, const Value& self, Arguments& args) {
+  return Find(self, args, false, false, "find");
+}
+Value StrRFind(Interpreter&, const Value& self, Arguments& args) {
+  return Find(self, args, true, false, "rfind");
+}
+Value StrIndex(Interpreter&, const Value& self, Arguments& args) {
+  return Find(self, args, false, true, "index");
+}
+Value StrRIndex(Interpreter&, const Value& self, Arguments& args) {
+  return Find(self, args, true, true, "rindex");
+}
 
 Value StrCount(Interpreter&, const Value& self, Arguments& args) {
   BoundArgs a("count", args, {"sub"}, 1);
@@ -155,11 +180,12 @@ Value StrCount(Interpreter&, const Value& self, Arguments& args) {
 Value StrJoin(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("join", args, {"iterable"}, 1);
   std::string out;
-  bool first = true;
+  size_t index = 0;
   for (const Value& item : in.Iterate(a[0])) {
-    if (!item.is_string()) RuntimeFail("sequence item: expected str instance, {} found", TypeName(item));
-    if (!first) out += self.str();
-    first = false;
+    if (!item.is_string()) {
+      RuntimeFail("sequence item {}: expected str instance, {} found", index, TypeName(item));
+    }
+    if (index++ > 0) out += self.str();
     out += item.str();
     in.CheckStringSize(out.size());
   }
@@ -167,9 +193,9 @@ Value StrJoin(Interpreter& in, const Value& self, Arguments& args) {
 }
 
 Value StrFormat(Interpreter& in, const Value& self, Arguments& args) {
-  std::string out = jinja::StrFormat(self.str(), args.positional, args.keyword);
+  std::string out = jinja::StrFormat(self.str(), args.positional, args.keyword, self.is_markup());
   in.CheckStringSize(out.size());
-  return Value::String(std::move(out));
+  return StringLike(self, std::move(out));
 }
 
 template <bool (*Pred)(uint32_t)>
@@ -192,8 +218,12 @@ Value CaseCheck(const Value& self, bool want_upper) {
   }
   return Value::Bool(cased);
 }
-Value StrIsUpper(Interpreter&, const Value& self, Arguments&) { return CaseCheck(self, true); }
-Value StrIsLower(Interpreter&, const Value& self, Arguments&) { return CaseCheck(self, false); }
+Value StrIsUpper(Interpreter&, const Value& self, Arguments&) {
+  return CaseCheck(self, true);
+}
+Value StrIsLower(Interpreter&, const Value& self, Arguments&) {
+  return CaseCheck(self, false);
+}
 
 Value StrRemoveAffix(const Value& self, Arguments& args, bool prefix) {
   BoundArgs a(prefix ? "removeprefix" : "removesuffix", args, {"affix"}, 1);
@@ -223,29 +253,42 @@ Value Partition(const Value& self, Arguments& args, bool from_right) {
   return Value::NewTuple({Value::String(s.substr(0, at)), Value::String(std::string(sep)),
                           Value::String(s.substr(at + sep.size()))});
 }
-Value StrPartition(Interpreter&, const Value& self, Arguments& args) { return Partition(self, args, false); }
-Value StrRPartition(Interpreter&, const Value& self, Arguments& args) { return Partition(self, args, true); }
+Value StrPartition(Interpreter&, const Value& self, Arguments& args) {
+  return Partition(self, args, false);
+}
+Value StrRPartition(Interpreter&, const Value& self, Arguments& args) {
+  return Partition(self, args, true);
+}
 
-Value Justify(Interpreter& in, const Value& self, Arguments& args, char how, std::string_view name) {
+Value Justify(Interpreter& in, const Value& self, Arguments& args, char how,
+              std::string_view name) {
   BoundArgs a(name, args, {"width", "fillchar"}, 1);
   const int64_t width = RequireInt(name, a[0]);
   std::string fill = a.has(1) ? std::string(RequireString(name, a[1])) : " ";
-  if (utf8::Length(fill) != 1) RuntimeFail("{}() fill character must be exactly one character", name);
+  if (utf8::Length(fill) != 1)
+    RuntimeFail("{}() fill character must be exactly one character", name);
   const auto len = static_cast<int64_t>(utf8::Length(self.str()));
   if (width <= len) return self;
   in.CheckStringSize(self.str().size() + static_cast<size_t>(width - len) * fill.size());
   const auto total = static_cast<size_t>(width - len);
   // Python's center puts the extra space on the right unless the length and width are odd.
-  size_t left = how == '>' ? total : (how == '^' ? total / 2 + (total & static_cast<size_t>(width) & 1) : 0);
+  size_t left =
+      how == '>' ? total : (how == '^' ? total / 2 + (total & static_cast<size_t>(width) & 1) : 0);
   std::string out;
   for (size_t i = 0; i < left; ++i) out += fill;
   out += self.str();
   for (size_t i = left; i < total; ++i) out += fill;
   return Value::String(std::move(out));
 }
-Value StrCenter(Interpreter& in, const Value& self, Arguments& args) { return Justify(in, self, args, '^', "center"); }
-Value StrLJust(Interpreter& in, const Value& self, Arguments& args) { return Justify(in, self, args, '<', "ljust"); }
-Value StrRJust(Interpreter& in, const Value& self, Arguments& args) { return Justify(in, self, args, '>', "rjust"); }
+Value StrCenter(Interpreter& in, const Value& self, Arguments& args) {
+  return Justify(in, self, args, '^', "center");
+}
+Value StrLJust(Interpreter& in, const Value& self, Arguments& args) {
+  return Justify(in, self, args, '<', "ljust");
+}
+Value StrRJust(Interpreter& in, const Value& self, Arguments& args) {
+  return Justify(in, self, args, '>', "rjust");
+}
 
 Value StrZFill(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("zfill", args, {"width"}, 1);
@@ -263,7 +306,7 @@ Value StrZFill(Interpreter& in, const Value& self, Arguments& args) {
 
 Value ListAppend(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("append", args, {"object"}, 1);
-  in.CheckNoCycle(self, a[0]);
+  in.NoteMutation(self, a[0]);
   in.CheckCollectionSize(self.items().size() + 1);
   self.list().items.push_back(a[0]);
   return Value::None();
@@ -272,7 +315,7 @@ Value ListAppend(Interpreter& in, const Value& self, Arguments& args) {
 Value ListExtend(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("extend", args, {"iterable"}, 1);
   std::vector<Value> items = in.Iterate(a[0]);
-  for (const Value& item : items) in.CheckNoCycle(self, item);
+  for (const Value& item : items) in.NoteMutation(self, item);
   in.CheckCollectionSize(self.items().size() + items.size());
   auto& target = self.list().items;
   target.insert(target.end(), items.begin(), items.end());
@@ -281,7 +324,7 @@ Value ListExtend(Interpreter& in, const Value& self, Arguments& args) {
 
 Value ListInsert(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("insert", args, {"index", "object"}, 2);
-  in.CheckNoCycle(self, a[1]);
+  in.NoteMutation(self, a[1]);
   in.CheckCollectionSize(self.items().size() + 1);
   auto& items = self.list().items;
   const auto n = static_cast<int64_t>(items.size());
@@ -339,7 +382,9 @@ Value ListReverse(Interpreter&, const Value& self, Arguments&) {
   return Value::None();
 }
 
-Value ListCopy(Interpreter&, const Value& self, Arguments&) { return Value::NewList(self.items()); }
+Value ListCopy(Interpreter&, const Value& self, Arguments&) {
+  return Value::NewList(self.items());
+}
 
 Value ListClear(Interpreter&, const Value& self, Arguments&) {
   std::vector<Value> old;
@@ -353,7 +398,8 @@ Value DictItems(Interpreter& in, const Value& self, Arguments&) {
   in.Charge(1 + self.dict().size() / 16);
   std::vector<Value> items;
   items.reserve(self.dict().size());
-  for (const auto& [key, value] : self.dict().entries()) items.push_back(Value::NewTuple({key, value}));
+  for (const auto& [key, value] : self.dict().entries())
+    items.push_back(Value::NewTuple({key, value}));
   return Value::NewList(std::move(items));
 }
 
@@ -381,7 +427,7 @@ Value DictUpdate(Interpreter& in, const Value& self, Arguments& args) {
   if (args.positional.size() > 1) RuntimeFail("update expected at most 1 argument");
   Dict& dict = self.dict();
   auto set = [&](const Value& key, const Value& value) {
-    in.CheckNoCycle(self, value);
+    in.NoteMutation(self, value);
     dict.Set(key, value);
   };
   if (!args.positional.empty()) {
@@ -406,7 +452,7 @@ Value DictSetDefault(Interpreter& in, const Value& self, Arguments& args) {
   BoundArgs a("setdefault", args, {"key", "default"}, 1);
   if (const Value* v = self.dict().Find(a[0])) return *v;
   const Value value = a.has(1) ? a[1] : Value::None();
-  in.CheckNoCycle(self, value);
+  in.NoteMutation(self, value);
   self.dict().Set(a[0], value);
   return value;
 }
@@ -496,11 +542,80 @@ const MethodTable& TupleMethods() {
 
 const MethodTable& DictMethods() {
   static const MethodTable kTable = {
-      {"items", DictItems}, {"keys", DictKeys},         {"values", DictValues},
-      {"get", DictGet},     {"update", DictUpdate},     {"setdefault", DictSetDefault},
-      {"pop", DictPop},     {"copy", DictCopy},         {"clear", DictClear},
+      {"items", DictItems}, {"keys", DictKeys},     {"values", DictValues},
+      {"get", DictGet},     {"update", DictUpdate}, {"setdefault", DictSetDefault},
+      {"pop", DictPop},     {"copy", DictCopy},     {"clear", DictClear},
   };
   return kTable;
+}
+
+// A str method called on Markup, as markupsafe wraps them: string arguments are escaped (for
+// the methods that build text from them) and string results are Markup again.
+class MarkupMethod : public Callable {
+ public:
+  MarkupMethod(Value receiver, std::string name, MethodFn fn, bool escape_args)
+      : receiver_(std::move(receiver)),
+        name_(std::move(name)),
+        fn_(fn),
+        escape_args_(escape_args) {}
+
+  Value Call(Interpreter& in, Arguments& args) const override {
+    if (name_ == "join" && !args.positional.empty()) {
+      std::vector<Value> escaped;
+      for (const Value& item : in.Iterate(args.positional[0])) {
+        escaped.push_back(item.is_string() ? Value::String(EscapeValue(item)) : item);
+      }
+      args.positional[0] = Value::NewList(std::move(escaped));
+    } else if (escape_args_) {
+      for (Value& arg : args.positional) {
+        if (arg.is_string()) arg = Value::String(EscapeValue(arg));
+      }
+      for (auto& [key, arg] : args.keyword) {
+        if (arg.is_string()) arg = Value::String(EscapeValue(arg));
+      }
+    }
+    const Value plain = Value::String(receiver_.str());
+    return Remark(fn_(in, plain, args));
+  }
+  std::string Repr() const override { return "<built-in method " + name_ + " of Markup object>"; }
+
+ private:
+  static Value Remark(const Value& v) {
+    if (v.is_string()) return Value::Markup(v.str());
+    if (v.is_list()) {
+      std::vector<Value> items;
+      for (const Value& item : v.items()) items.push_back(Remark(item));
+      return Value::FromList(std::make_shared<List>(std::move(items)), v.kind() == Kind::kTuple);
+    }
+    return v;
+  }
+
+  Value receiver_;
+  std::string name_;
+  MethodFn fn_;
+  bool escape_args_;
+};
+
+// How markupsafe.Markup treats each str method: escape the arguments and return Markup, only
+// return Markup, or (any other method) behave as on a plain str.
+enum class MarkupHandling { kPlain, kEscapeArgs, kRemark };
+
+MarkupHandling HandlingOnMarkup(std::string_view name) {
+  static const std::unordered_map<std::string_view, MarkupHandling> kHandling = {
+      {"capitalize", MarkupHandling::kEscapeArgs},   {"title", MarkupHandling::kEscapeArgs},
+      {"lower", MarkupHandling::kEscapeArgs},        {"upper", MarkupHandling::kEscapeArgs},
+      {"replace", MarkupHandling::kEscapeArgs},      {"ljust", MarkupHandling::kEscapeArgs},
+      {"rjust", MarkupHandling::kEscapeArgs},        {"lstrip", MarkupHandling::kEscapeArgs},
+      {"rstrip", MarkupHandling::kEscapeArgs},       {"center", MarkupHandling::kEscapeArgs},
+      {"strip", MarkupHandling::kEscapeArgs},        {"swapcase", MarkupHandling::kEscapeArgs},
+      {"zfill", MarkupHandling::kEscapeArgs},        {"casefold", MarkupHandling::kEscapeArgs},
+      {"removeprefix", MarkupHandling::kEscapeArgs}, {"removesuffix", MarkupHandling::kEscapeArgs},
+      {"partition", MarkupHandling::kEscapeArgs},    {"rpartition", MarkupHandling::kEscapeArgs},
+      {"join", MarkupHandling::kEscapeArgs},         {"split", MarkupHandling::kRemark},
+      {"rsplit", MarkupHandling::kRemark},           {"splitlines", MarkupHandling::kRemark},
+  };
+  const auto it = kHandling.find(name);
+  return it == kHandling.end() ? MarkupHandling::kPlain : it->second;
 }
 
 }  // namespace
@@ -525,7 +640,15 @@ Value FindMethod(const Value& receiver, std::string_view name) {
   }
   const auto it = table->find(name);
   if (it == table->end()) return Value();
-  return Value::FromCallable(std::make_shared<BoundMethod>(receiver, std::string(name), it->second));
+  if (receiver.is_markup()) {
+    const MarkupHandling handling = HandlingOnMarkup(name);
+    if (handling != MarkupHandling::kPlain) {
+      return Value::FromCallable(std::make_shared<MarkupMethod>(
+          receiver, std::string(name), it->second, handling == MarkupHandling::kEscapeArgs));
+    }
+  }
+  return Value::FromCallable(
+      std::make_shared<BoundMethod>(receiver, std::string(name), it->second));
 }
 
 }  // namespace kiln::jinja

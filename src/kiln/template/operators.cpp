@@ -39,7 +39,9 @@ std::string_view Symbol(BinaryOp op) {
               TypeName(b));
 }
 
-[[noreturn]] void FailOverflow() { RuntimeFail("integer overflow: the result does not fit in 64 bits"); }
+[[noreturn]] void FailOverflow() {
+  RuntimeFail("integer overflow: the result does not fit in 64 bits");
+}
 
 Value Repeat(Interpreter& in, const Value& seq, int64_t times) {
   if (times < 0) times = 0;
@@ -103,7 +105,8 @@ Value Arithmetic(BinaryOp op, const Value& a, const Value& b) {
         return Value::Float(FloatMod(x, y));
       case BinaryOp::kPow:
         if (x == 0 && y < 0) RuntimeFail("0.0 cannot be raised to a negative power");
-        if (x < 0 && y != std::floor(y)) RuntimeFail("negative number cannot be raised to a fractional power");
+        if (x < 0 && y != std::floor(y))
+          RuntimeFail("negative number cannot be raised to a fractional power");
         return Value::Float(std::pow(x, y));
       default:
         break;
@@ -183,6 +186,11 @@ Value BinaryOperation(Interpreter& in, BinaryOp op, const Value& a, const Value&
   switch (op) {
     case BinaryOp::kAdd:
       if (a.is_string() && b.is_string()) {
+        if (a.is_markup() || b.is_markup()) {
+          std::string out = EscapeValue(a) + EscapeValue(b);
+          in.CheckStringSize(out.size());
+          return Value::Markup(std::move(out));
+        }
         in.CheckStringSize(a.str().size() + b.str().size());
         return Value::String(a.str() + b.str());
       }
@@ -199,9 +207,9 @@ Value BinaryOperation(Interpreter& in, BinaryOp op, const Value& a, const Value&
       break;
     case BinaryOp::kMod:
       if (a.is_string()) {
-        std::string out = PercentFormat(a.str(), b);
+        std::string out = PercentFormat(a.str(), b, a.is_markup());
         in.CheckStringSize(out.size());
-        return Value::String(std::move(out));
+        return StringLike(a, std::move(out));
       }
       break;
     default:
@@ -238,8 +246,10 @@ Value SliceValue(Interpreter& in, const Value& object, std::optional<int64_t> st
     length = static_cast<int64_t>(cps.size());
   } else if (object.is_list()) {
     length = static_cast<int64_t>(object.items().size());
+  } else if (object.is_dict()) {
+    RuntimeFail("unhashable type: 'slice'");
   } else {
-    return Value::Undefined(fmt::format("'{}' object is not subscriptable", TypeName(object)));
+    RuntimeFail("'{}' object is not subscriptable", TypeName(object));
   }
   // Python's slice.indices(): clamp the bounds according to the step's direction.
   auto clamp = [&](std::optional<int64_t> bound, int64_t fallback) {
@@ -265,7 +275,7 @@ Value SliceValue(Interpreter& in, const Value& object, std::optional<int64_t> st
   if (object.is_string()) {
     std::string out;
     for (int64_t i : indexes) utf8::Append(out, cps[static_cast<size_t>(i)]);
-    return Value::String(std::move(out));
+    return StringLike(object, std::move(out));
   }
   std::vector<Value> items;
   items.reserve(indexes.size());

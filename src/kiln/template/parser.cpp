@@ -104,7 +104,8 @@ void Parser::FailUnexpected(const Token& at, std::string_view expected) const {
 }
 
 void Parser::ExpectBlockEnd() {
-  if (Current().kind != TokenKind::kBlockEnd) FailUnexpected(Current(), "end of statement block '%}'");
+  if (Current().kind != TokenKind::kBlockEnd)
+    FailUnexpected(Current(), "end of statement block '%}'");
   Next();
 }
 

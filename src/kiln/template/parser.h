@@ -114,8 +114,8 @@ class Parser {
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   int nesting_ = 0;
-  int loop_depth_ = 0;   // break/continue are only valid inside a for loop
-  int soft_depth_ = 0;   // inside {% if %} or `x if c`: unknown filters fail only when run
+  int loop_depth_ = 0;  // break/continue are only valid inside a for loop
+  int soft_depth_ = 0;  // inside {% if %} or `x if c`: unknown filters fail only when run
   std::vector<MacroStmt*> macros_;  // macros being parsed, to note varargs/kwargs/caller use
 };
 

@@ -426,7 +426,8 @@ ExprPtr Parser::ParseSubscript(ExprPtr node) {
     auto tuple = Make<SequenceExpr>(at, ExprKind::kTuple);
     int depth = 0;
     for (auto& index : indexes) {
-      if (index->kind == ExprKind::kSlice) Fail(at, "slices inside a tuple index are not supported");
+      if (index->kind == ExprKind::kSlice)
+        Fail(at, "slices inside a tuple index are not supported");
       depth = std::max(depth, index->depth);
       tuple->items.push_back(std::move(index));
     }
@@ -509,7 +510,8 @@ FilterCall Parser::ParseFilterCall() {
   call.column = at.column;
   call.name = ParseDottedName();
   call.fn = FindFilter(call.name);
-  if (call.fn == nullptr && soft_depth_ == 0) Fail(at, fmt::format("no filter named '{}'", call.name));
+  if (call.fn == nullptr && soft_depth_ == 0)
+    Fail(at, fmt::format("no filter named '{}'", call.name));
   if (SkipOp("(")) call.args = ParseCallArgs();
   return call;
 }

@@ -17,8 +17,8 @@ bool IsPrintable(uint32_t cp) {
   if (cp <= 0xA0 || cp == 0xAD) return false;
   return !((cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
            (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0xFEFF ||
-           (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE000 && cp <= 0xF8FF) ||
-           cp == 0x1680 || cp == 0x180E || cp == 0x61C);
+           (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE000 && cp <= 0xF8FF) || cp == 0x1680 ||
+           cp == 0x180E || cp == 0x61C);
 }
 
 // Pads `text` (measured in code points) to `width` with `fill`, aligned '<', '>' or '^'.
@@ -170,7 +170,38 @@ std::string StringRepr(std::string_view s) {
   return out;
 }
 
-std::string PercentFormat(std::string_view format, const Value& args) {
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string EscapeValue(const Value& v) {
+  return v.is_markup() ? v.str() : HtmlEscape(ToStr(v));
+}
+
+std::string PercentFormat(std::string_view format, const Value& args, bool escape_args) {
   std::vector<Value> positional;
   const Dict* mapping = nullptr;
   if (args.kind() == Kind::kTuple) {
@@ -211,12 +242,18 @@ std::string PercentFormat(std::string_view format, const Value& args) {
     bool left = false, plus = false, space = false, alternate = false, zero = false;
     for (; i < format.size(); ++i) {
       const char c = format[i];
-      if (c == '-') left = true;
-      else if (c == '+') plus = true;
-      else if (c == ' ') space = true;
-      else if (c == '#') alternate = true;
-      else if (c == '0') zero = true;
-      else break;
+      if (c == '-')
+        left = true;
+      else if (c == '+')
+        plus = true;
+      else if (c == ' ')
+        space = true;
+      else if (c == '#')
+        alternate = true;
+      else if (c == '0')
+        zero = true;
+      else
+        break;
     }
     size_t width = 0;
     if (i < format.size() && format[i] == '*') {
@@ -250,7 +287,8 @@ std::string PercentFormat(std::string_view format, const Value& args) {
       case 's':
       case 'r':
       case 'a':
-        body = type == 's' ? ToStr(*arg) : Repr(*arg);
+        body = type == 's' ? (escape_args ? EscapeValue(*arg) : ToStr(*arg))
+                           : (escape_args ? HtmlEscape(Repr(*arg)) : Repr(*arg));
         if (precision >= 0) body = TruncateCodePoints(body, static_cast<size_t>(precision));
         break;
       case 'd':
@@ -364,10 +402,11 @@ std::string ApplySpec(const Value& v, std::string_view spec_text) {
   std::string sign;
   std::string body;
   char default_align = '>';
-  const bool float_type = spec.type != 0 && std::string_view("eEfFgG%").find(spec.type) !=
-                                                std::string_view::npos;
+  const bool float_type =
+      spec.type != 0 && std::string_view("eEfFgG%").find(spec.type) != std::string_view::npos;
   if (v.is_string() || (!v.is_number() && spec.type == 0) || spec.type == 's') {
-    if (!v.is_string() && spec.type == 's') RuntimeFail("unknown format code 's' for {}", TypeName(v));
+    if (!v.is_string() && spec.type == 's')
+      RuntimeFail("unknown format code 's' for {}", TypeName(v));
     body = ToStr(v);
     if (spec.precision >= 0) body = TruncateCodePoints(body, static_cast<size_t>(spec.precision));
     default_align = '<';
@@ -388,7 +427,8 @@ std::string ApplySpec(const Value& v, std::string_view spec_text) {
     }
   } else if (v.is_number()) {
     const double d = v.as_float();
-    sign = std::signbit(d) && !std::isnan(d) ? "-" : (spec.sign == '-' ? "" : std::string(1, spec.sign));
+    sign = std::signbit(d) && !std::isnan(d) ? "-"
+                                             : (spec.sign == '-' ? "" : std::string(1, spec.sign));
     if (spec.type == 0 && spec.precision < 0) {
       body = FloatRepr(std::fabs(d));
     } else if (spec.type == '%') {
@@ -417,7 +457,7 @@ std::string ApplySpec(const Value& v, std::string_view spec_text) {
 }  // namespace
 
 std::string StrFormat(std::string_view format, const std::vector<Value>& positional,
-                      const std::vector<std::pair<std::string, Value>>& keyword) {
+                      const std::vector<std::pair<std::string, Value>>& keyword, bool escape_args) {
   std::string out;
   size_t auto_index = 0;
   size_t i = 0;
@@ -486,7 +526,8 @@ std::string StrFormat(std::string_view format, const std::vector<Value>& positio
     } else if (conversion != 0) {
       RuntimeFail("unknown conversion specifier {}", conversion);
     }
-    out += ApplySpec(conversion != 0 ? converted : *arg, spec);
+    std::string field_text = ApplySpec(conversion != 0 ? converted : *arg, spec);
+    out += escape_args && !arg->is_markup() ? HtmlEscape(field_text) : field_text;
   }
   return out;
 }

@@ -16,11 +16,18 @@ std::string FloatRepr(double d);
 // repr(str): quoted with ' (or " when the text has ' but no "), with Python's escapes.
 std::string StringRepr(std::string_view s);
 
-// `format % args`: args is a tuple (positional), a dict (for %(name)s) or a single value.
-std::string PercentFormat(std::string_view format, const Value& args);
+// markupsafe.escape: & < > " ' as HTML entities.
+std::string HtmlEscape(std::string_view s);
+// escape(v): Markup stays as it is, anything else is str(v) escaped.
+std::string EscapeValue(const Value& v);
 
-// format.format(*positional, **keyword).
+// `format % args`: args is a tuple (positional), a dict (for %(name)s) or a single value.
+// With escape_args (a Markup format string), %s and %r arguments are HTML-escaped.
+std::string PercentFormat(std::string_view format, const Value& args, bool escape_args = false);
+
+// format.format(*positional, **keyword); escape_args as for PercentFormat.
 std::string StrFormat(std::string_view format, const std::vector<Value>& positional,
-                      const std::vector<std::pair<std::string, Value>>& keyword);
+                      const std::vector<std::pair<std::string, Value>>& keyword,
+                      bool escape_args = false);
 
 }  // namespace kiln::jinja

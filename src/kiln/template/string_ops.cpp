@@ -6,7 +6,9 @@
 namespace kiln::jinja {
 namespace {
 
-bool IsCased(uint32_t cp) { return utf8::ToUpper(cp) != cp || utf8::ToLower(cp) != cp; }
+bool IsCased(uint32_t cp) {
+  return utf8::ToUpper(cp) != cp || utf8::ToLower(cp) != cp;
+}
 
 // Splits on runs of whitespace, at most maxsplit times, from the left.
 std::vector<std::string> SplitWhitespace(std::string_view s, int64_t maxsplit) {
@@ -105,11 +107,12 @@ std::string PyReplace(std::string_view s, std::string_view old, std::string_view
       positions.push_back(at);
     }
   }
-  const double size = static_cast<double>(s.size()) +
-                      static_cast<double>(positions.size()) *
-                          (static_cast<double>(replacement.size()) - static_cast<double>(old.size()));
+  const double size = static_cast<double>(s.size()) + static_cast<double>(positions.size()) *
+                                                          (static_cast<double>(replacement.size()) -
+                                                           static_cast<double>(old.size()));
   if (size > static_cast<double>(max_bytes)) {
-    LimitFail("replace() would build a string of {:.0f} bytes, over the limit of {}", size, max_bytes);
+    LimitFail("replace() would build a string of {:.0f} bytes, over the limit of {}", size,
+              max_bytes);
   }
   std::string out;
   out.reserve(static_cast<size_t>(size));
@@ -150,7 +153,8 @@ std::string PyCapitalize(std::string_view s) {
 int64_t PyCount(std::string_view s, std::string_view sub) {
   if (sub.empty()) return static_cast<int64_t>(utf8::Length(s)) + 1;
   int64_t n = 0;
-  for (size_t at = s.find(sub); at != std::string_view::npos; at = s.find(sub, at + sub.size())) ++n;
+  for (size_t at = s.find(sub); at != std::string_view::npos; at = s.find(sub, at + sub.size()))
+    ++n;
   return n;
 }
 

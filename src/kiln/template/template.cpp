@@ -11,10 +11,12 @@
 namespace kiln::jinja {
 namespace {
 
-std::string FormatMessage(TemplateError::Kind kind, const std::string& detail, int line, int column) {
+std::string FormatMessage(TemplateError::Kind kind, const std::string& detail, int line,
+                          int column) {
   std::string where;
-  if (line > 0) where = column > 0 ? fmt::format(" at line {}, column {}", line, column)
-                                   : fmt::format(" at line {}", line);
+  if (line > 0)
+    where = column > 0 ? fmt::format(" at line {}, column {}", line, column)
+                       : fmt::format(" at line {}", line);
   switch (kind) {
     case TemplateError::Kind::kSyntax:
       return fmt::format("template syntax error{}: {}", where, detail);
@@ -28,7 +30,8 @@ std::string FormatMessage(TemplateError::Kind kind, const std::string& detail, i
   return detail;
 }
 
-std::string RenderValue(const Program& program, const Value& context, const RenderOptions& options) {
+std::string RenderValue(const Program& program, const Value& context,
+                        const RenderOptions& options) {
   Interpreter interpreter(options);
   return interpreter.Render(program, context);
 }

@@ -20,16 +20,16 @@ namespace kiln::jinja {
 struct Program;
 
 struct CompileOptions {
-  bool trim_blocks = true;    // as Hugging Face sets them
+  bool trim_blocks = true;  // as Hugging Face sets them
   bool lstrip_blocks = true;
 };
 
 // Bounds that keep a hostile template from hanging or exhausting memory. Exceeding one throws
 // TemplateError with kind kLimit.
 struct RenderLimits {
-  size_t max_output_bytes = size_t{32} << 20;  // also the largest string a template may build
-  uint64_t max_steps = 50'000'000;             // statements, expressions and elements processed
-  int max_depth = 1500;                        // nesting of statements, expressions and calls
+  size_t max_output_bytes = size_t{32} << 20;    // also the largest string a template may build
+  uint64_t max_steps = 50'000'000;               // statements, expressions and elements processed
+  int max_depth = 1500;                          // nesting of statements, expressions and calls
   size_t max_collection_size = size_t{1} << 22;  // items in one list or dict
 };
 
@@ -47,7 +47,8 @@ class Template {
   // `context` must be a JSON object; its keys become the template's variables. Use ordered_json
   // where key order matters: templates print dicts (`tool | tojson`) in their key order, and
   // nlohmann::json sorts keys. Throws TemplateError; kRaised carries raise_exception's message.
-  std::string Render(const nlohmann::ordered_json& context, const RenderOptions& options = {}) const;
+  std::string Render(const nlohmann::ordered_json& context,
+                     const RenderOptions& options = {}) const;
   std::string Render(const nlohmann::json& context, const RenderOptions& options = {}) const;
 
  private:

@@ -7,7 +7,9 @@ namespace {
 
 constexpr uint32_t kEscapeBase = 0xDC80;  // lone surrogates never come out of valid UTF-8
 
-bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool IsContinuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
 
 }  // namespace
 
@@ -71,7 +73,8 @@ void Append(std::string& out, uint32_t cp) {
 }
 
 bool IsAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 size_t Length(std::string_view s) {
@@ -113,10 +116,16 @@ bool IsSpace(uint32_t cp) {
          cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-bool IsDigit(uint32_t cp) { return cp >= '0' && cp <= '9'; }
+bool IsDigit(uint32_t cp) {
+  return cp >= '0' && cp <= '9';
+}
 
-bool IsUpper(uint32_t cp) { return ToLower(cp) != cp; }
-bool IsLower(uint32_t cp) { return ToUpper(cp) != cp || cp == 0xDF; }
+bool IsUpper(uint32_t cp) {
+  return ToLower(cp) != cp;
+}
+bool IsLower(uint32_t cp) {
+  return ToUpper(cp) != cp || cp == 0xDF;
+}
 
 bool IsAlpha(uint32_t cp) {
   if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
@@ -228,8 +237,7 @@ std::vector<std::string> SplitLines(std::string_view s, bool keep_ends) {
     const size_t at = i;
     const uint32_t cp = Next(s, i);
     const bool is_break = cp == '\n' || cp == '\r' || cp == 0x0B || cp == 0x0C ||
-                          (cp >= 0x1C && cp <= 0x1E) || cp == 0x85 || cp == 0x2028 ||
-                          cp == 0x2029;
+                          (cp >= 0x1C && cp <= 0x1E) || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
     if (!is_break) continue;
     if (cp == '\r' && i < s.size() && s[i] == '\n') ++i;
     lines.emplace_back(s.substr(start, (keep_ends ? i : at) - start));
@@ -255,8 +263,8 @@ std::string_view Strip(std::string_view s, StripSide side, Pred strip) {
     while (end > begin) {
       // Find the start of the last code point; a stray continuation byte stands alone.
       size_t start = end - 1;
-      for (int back = 0; back < 3 && start > begin &&
-                         IsContinuation(static_cast<unsigned char>(s[start]));
+      for (int back = 0;
+           back < 3 && start > begin && IsContinuation(static_cast<unsigned char>(s[start]));
            ++back) {
         --start;
       }
@@ -280,9 +288,8 @@ std::string_view StripWhitespace(std::string_view s, StripSide side) {
 
 std::string_view StripChars(std::string_view s, std::string_view chars, StripSide side) {
   const std::vector<uint32_t> set = Decode(chars);
-  return Strip(s, side, [&](uint32_t cp) {
-    return std::find(set.begin(), set.end(), cp) != set.end();
-  });
+  return Strip(s, side,
+               [&](uint32_t cp) { return std::find(set.begin(), set.end(), cp) != set.end(); });
 }
 
 }  // namespace kiln::jinja::utf8

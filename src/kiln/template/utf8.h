@@ -31,7 +31,9 @@ std::string Encode(const std::vector<uint32_t>& cps);
 bool IsSpace(uint32_t cp);
 bool IsAlpha(uint32_t cp);
 bool IsDigit(uint32_t cp);
-inline bool IsAlnum(uint32_t cp) { return IsAlpha(cp) || IsDigit(cp); }
+inline bool IsAlnum(uint32_t cp) {
+  return IsAlpha(cp) || IsDigit(cp);
+}
 bool IsUpper(uint32_t cp);
 bool IsLower(uint32_t cp);
 

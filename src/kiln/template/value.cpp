@@ -120,6 +120,7 @@ void AppendRepr(std::string& out, const Value& v, int depth) {
       out += StringRepr(v.str());
       return;
     case Kind::kUndefined:
+      out += "Undefined";
       return;
     case Kind::kList:
       out += '[';
@@ -149,7 +150,9 @@ void AppendRepr(std::string& out, const Value& v, int depth) {
 
 List::List(std::vector<Value> values) : items(std::move(values)) {}
 
-List::~List() { DrainIteratively(items); }
+List::~List() {
+  DrainIteratively(items);
+}
 
 Dict::~Dict() {
   std::vector<Value> pending;
@@ -292,6 +295,16 @@ Value Value::String(std::string s) {
   return v;
 }
 
+Value Value::Markup(std::string s) {
+  Value v = String(std::move(s));
+  v.markup_ = true;
+  return v;
+}
+
+Value StringLike(const Value& like, std::string s) {
+  return like.is_markup() ? Value::Markup(std::move(s)) : Value::String(std::move(s));
+}
+
 Value Value::NewList(std::vector<Value> items) {
   return FromList(std::make_shared<List>(std::move(items)));
 }
@@ -300,7 +313,9 @@ Value Value::NewTuple(std::vector<Value> items) {
   return FromList(std::make_shared<List>(std::move(items)), /*tuple=*/true);
 }
 
-Value Value::NewDict() { return FromDict(std::make_shared<Dict>()); }
+Value Value::NewDict() {
+  return FromDict(std::make_shared<Dict>());
+}
 
 Value Value::FromList(ListPtr list, bool tuple) {
   Value v;
@@ -376,9 +391,13 @@ bool Truthy(const Value& v) {
   }
 }
 
-bool Equals(const Value& a, const Value& b) { return EqualsAt(a, b, 0); }
+bool Equals(const Value& a, const Value& b) {
+  return EqualsAt(a, b, 0);
+}
 
-int Compare(const Value& a, const Value& b) { return CompareAt(a, b, 0); }
+int Compare(const Value& a, const Value& b) {
+  return CompareAt(a, b, 0);
+}
 
 std::string_view TypeName(const Value& v) {
   switch (v.kind()) {

@@ -33,6 +33,91 @@ enum class Kind : uint8_t {
   kObject,
 };
 
+class Callable;
+class Object;
+class Dict;
+struct List;
+using ListPtr = std::shared_ptr<List>;
+using DictPtr = std::shared_ptr<Dict>;
+using CallablePtr = std::shared_ptr<const Callable>;
+using ObjectPtr = std::shared_ptr<Object>;
+
+class Value {
+ public:
+  Value() = default;  // undefined
+
+  static Value Undefined(std::string hint = {});
+  static Value None();
+  static Value Bool(bool b);
+  static Value Int(int64_t i);
+  static Value Float(double f);
+  static Value String(std::string s);
+  // A string marked HTML-safe (markupsafe.Markup), as `|safe` and `|escape` return: plain
+  // strings combined with it by `+` or `%` are HTML-escaped first.
+  static Value Markup(std::string s);
+  static Value NewList(std::vector<Value> items = {});
+  static Value NewTuple(std::vector<Value> items);
+  static Value NewDict();
+  static Value FromList(ListPtr list, bool tuple = false);
+  static Value FromDict(DictPtr dict);
+  static Value NewNamespace(DictPtr attributes);
+  static Value FromCallable(CallablePtr callable);
+  static Value FromObject(ObjectPtr object);
+
+  Kind kind() const { return kind_; }
+  bool is_undefined() const { return kind_ == Kind::kUndefined; }
+  bool is_none() const { return kind_ == Kind::kNone; }
+  bool is_bool() const { return kind_ == Kind::kBool; }
+  bool is_int() const { return kind_ == Kind::kInt; }
+  bool is_float() const { return kind_ == Kind::kFloat; }
+  // bool, int or float (Python's bool is an int).
+  bool is_number() const {
+    return kind_ == Kind::kBool || kind_ == Kind::kInt || kind_ == Kind::kFloat;
+  }
+  // bool or int.
+  bool is_integral() const { return kind_ == Kind::kBool || kind_ == Kind::kInt; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_markup() const { return kind_ == Kind::kString && markup_; }
+  // list or tuple.
+  bool is_list() const { return kind_ == Kind::kList || kind_ == Kind::kTuple; }
+  bool is_dict() const { return kind_ == Kind::kDict; }
+  bool is_namespace() const { return kind_ == Kind::kNamespace; }
+  bool is_callable() const { return kind_ == Kind::kCallable; }
+  bool is_object() const { return kind_ == Kind::kObject; }
+
+  bool as_bool() const { return bool_; }
+  // The integer value of a bool or int.
+  int64_t as_int() const { return kind_ == Kind::kBool ? (bool_ ? 1 : 0) : int_; }
+  // The value of any number as a double.
+  double as_float() const { return kind_ == Kind::kFloat ? float_ : static_cast<double>(as_int()); }
+  const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
+  List& list() const { return *static_cast<List*>(ptr_.get()); }
+  const std::vector<Value>& items() const;  // of a list or tuple
+  Dict& dict() const { return *static_cast<Dict*>(ptr_.get()); }
+  const Callable& callable() const { return *static_cast<const Callable*>(ptr_.get()); }
+  Object& object() const { return *static_cast<Object*>(ptr_.get()); }
+  ListPtr list_ptr() const { return std::static_pointer_cast<List>(ptr_); }
+  DictPtr dict_ptr() const { return std::static_pointer_cast<Dict>(ptr_); }
+  const void* identity() const { return ptr_.get(); }
+  // Why the value is undefined, e.g. "'x' is undefined"; empty when unknown.
+  std::string UndefinedHint() const;
+  // True when this value and `other` share storage (same list, dict, ...).
+  bool SharesStorage(const Value& other) const { return ptr_ && ptr_ == other.ptr_; }
+  long use_count() const { return ptr_.use_count(); }
+  // Moves out the items of a list/dict that nothing else references (for iterative teardown).
+  void ReleaseChildrenInto(std::vector<Value>& out);
+
+ private:
+  Kind kind_ = Kind::kUndefined;
+  bool markup_ = false;
+  union {
+    bool bool_;
+    int64_t int_ = 0;
+    double float_;
+  };
+  std::shared_ptr<void> ptr_;
+};
+
 // A mutable list. Its destructor releases nested lists iteratively, so a deeply nested value
 // built by a hostile template cannot overflow the stack when it dies.
 struct List {
@@ -96,81 +181,7 @@ class Object {
   virtual std::string Repr() const = 0;
 };
 
-using ListPtr = std::shared_ptr<List>;
-using DictPtr = std::shared_ptr<Dict>;
-using CallablePtr = std::shared_ptr<const Callable>;
-using ObjectPtr = std::shared_ptr<Object>;
-
-class Value {
- public:
-  Value() = default;  // undefined
-
-  static Value Undefined(std::string hint = {});
-  static Value None();
-  static Value Bool(bool b);
-  static Value Int(int64_t i);
-  static Value Float(double f);
-  static Value String(std::string s);
-  static Value NewList(std::vector<Value> items = {});
-  static Value NewTuple(std::vector<Value> items);
-  static Value NewDict();
-  static Value FromList(ListPtr list, bool tuple = false);
-  static Value FromDict(DictPtr dict);
-  static Value NewNamespace(DictPtr attributes);
-  static Value FromCallable(CallablePtr callable);
-  static Value FromObject(ObjectPtr object);
-
-  Kind kind() const { return kind_; }
-  bool is_undefined() const { return kind_ == Kind::kUndefined; }
-  bool is_none() const { return kind_ == Kind::kNone; }
-  bool is_bool() const { return kind_ == Kind::kBool; }
-  bool is_int() const { return kind_ == Kind::kInt; }
-  bool is_float() const { return kind_ == Kind::kFloat; }
-  // bool, int or float (Python's bool is an int).
-  bool is_number() const {
-    return kind_ == Kind::kBool || kind_ == Kind::kInt || kind_ == Kind::kFloat;
-  }
-  // bool or int.
-  bool is_integral() const { return kind_ == Kind::kBool || kind_ == Kind::kInt; }
-  bool is_string() const { return kind_ == Kind::kString; }
-  // list or tuple.
-  bool is_list() const { return kind_ == Kind::kList || kind_ == Kind::kTuple; }
-  bool is_dict() const { return kind_ == Kind::kDict; }
-  bool is_namespace() const { return kind_ == Kind::kNamespace; }
-  bool is_callable() const { return kind_ == Kind::kCallable; }
-  bool is_object() const { return kind_ == Kind::kObject; }
-
-  bool as_bool() const { return bool_; }
-  // The integer value of a bool or int.
-  int64_t as_int() const { return kind_ == Kind::kBool ? (bool_ ? 1 : 0) : int_; }
-  // The value of any number as a double.
-  double as_float() const { return kind_ == Kind::kFloat ? float_ : static_cast<double>(as_int()); }
-  const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
-  List& list() const { return *static_cast<List*>(ptr_.get()); }
-  const std::vector<Value>& items() const { return list().items; }
-  Dict& dict() const { return *static_cast<Dict*>(ptr_.get()); }
-  const Callable& callable() const { return *static_cast<const Callable*>(ptr_.get()); }
-  Object& object() const { return *static_cast<Object*>(ptr_.get()); }
-  ListPtr list_ptr() const { return std::static_pointer_cast<List>(ptr_); }
-  DictPtr dict_ptr() const { return std::static_pointer_cast<Dict>(ptr_); }
-  const void* identity() const { return ptr_.get(); }
-  // Why the value is undefined, e.g. "'x' is undefined"; empty when unknown.
-  std::string UndefinedHint() const;
-  // True when this value and `other` share storage (same list, dict, ...).
-  bool SharesStorage(const Value& other) const { return ptr_ && ptr_ == other.ptr_; }
-  long use_count() const { return ptr_.use_count(); }
-  // Moves out the items of a list/dict that nothing else references (for iterative teardown).
-  void ReleaseChildrenInto(std::vector<Value>& out);
-
- private:
-  Kind kind_ = Kind::kUndefined;
-  union {
-    bool bool_;
-    int64_t int_ = 0;
-    double float_;
-  };
-  std::shared_ptr<void> ptr_;
-};
+inline const std::vector<Value>& Value::items() const { return list().items; }
 
 // Python's bool(value).
 bool Truthy(const Value& v);
@@ -186,6 +197,9 @@ std::string ToStr(const Value& v);
 std::string Repr(const Value& v);
 // Appends str(v) to out (avoids a copy for strings).
 void AppendStr(std::string& out, const Value& v);
+
+// A string value like `like`: Markup when `like` is Markup, a plain string otherwise.
+Value StringLike(const Value& like, std::string s);
 
 // Structural limits shared by recursive operations on values (repr, tojson, equality, copies).
 inline constexpr int kMaxValueDepth = 512;

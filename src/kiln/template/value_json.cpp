@@ -212,11 +212,16 @@ class JsonWriter {
 
 }  // namespace
 
-Value FromJson(const nlohmann::ordered_json& json) { return Convert(json, 0); }
-Value FromJson(const nlohmann::json& json) { return Convert(json, 0); }
+Value FromJson(const nlohmann::ordered_json& json) {
+  return Convert(json, 0);
+}
+Value FromJson(const nlohmann::json& json) {
+  return Convert(json, 0);
+}
 
 Value ParseJson(std::string_view text) {
-  nlohmann::ordered_json json = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json json =
+      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) RuntimeFail("from_json: the string is not valid JSON");
   return FromJson(json);
 }

@@ -21,7 +21,7 @@ Value FromJson(const nlohmann::json& json);
 Value ParseJson(std::string_view text);
 
 struct JsonFormat {
-  std::optional<std::string> indent;  // none: everything on one line
+  std::optional<std::string> indent;          // none: everything on one line
   std::optional<std::string> item_separator;  // default ", " (or "," with an indent)
   std::string key_separator = ": ";
   bool sort_keys = false;
