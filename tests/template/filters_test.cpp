@@ -102,6 +102,24 @@ TEST(Filters, Sequences) {
       "13A[][[1, 2], [3, 4], [5]][[1, 2], [3, 0]]");
 }
 
+TEST(Filters, SliceAndGroupBy) {
+  EXPECT_EQ(
+      Render(
+          "{{ [1, 2, 3, 4, 5, 6, 7] | slice(3) | list }}{{ [1, 2, 3, 4] | slice(3, 'x') | list }}"),
+      "[[1, 2, 3], [4, 5], [6, 7]][[1, 2], [3, 'x'], [4, 'x']]");
+  constexpr const char* kRows =
+      R"({"xs": [{"t": "b", "n": 1}, {"t": "a", "n": 2}, {"t": "B", "n": 3}, {"n": 4, "t": "a"}]})";
+  EXPECT_EQ(Render("{% for k, items in xs | groupby('t') %}{{ k }}:{{ items | map(attribute='n') | "
+                   "join(',') }};{% endfor %}",
+                   kRows),
+            "a:2,4;b:1,3;");
+  EXPECT_EQ(Render("{% for k, items in xs | groupby('t', case_sensitive=true) %}{{ k }}:{{ items | "
+                   "length }};"
+                   "{% endfor %}",
+                   kRows),
+            "B:1;a:2;b:1;");
+}
+
 TEST(Filters, Sorting) {
   EXPECT_EQ(
       Render(

@@ -227,6 +227,68 @@ Value Batch(Interpreter& in, const Value& input, Arguments& args) {
   return Value::NewList(std::move(out));
 }
 
+// slice(n): n columns, the first len % n of them one item longer.
+Value SliceFilter(Interpreter& in, const Value& input, Arguments& args) {
+  BoundArgs a("slice", args, {"slices", "fill_with"}, 1);
+  if (!a[0].is_integral() || a[0].as_int() < 1)
+    RuntimeFail("slice count must be a positive integer");
+  const std::vector<Value> seq = in.Iterate(input);
+  const auto slices = static_cast<size_t>(a[0].as_int());
+  in.CheckCollectionSize(slices);
+  const size_t per_slice = seq.size() / slices;
+  const size_t with_extra = seq.size() % slices;
+  const bool fill = a.has(1) && !a[1].is_none();
+  std::vector<Value> out;
+  size_t offset = 0;
+  for (size_t n = 0; n < slices; ++n) {
+    const size_t start = offset + n * per_slice;
+    if (n < with_extra) ++offset;
+    const size_t end = offset + (n + 1) * per_slice;
+    std::vector<Value> part(seq.begin() + static_cast<long>(start),
+                            seq.begin() + static_cast<long>(end));
+    if (fill && n >= with_extra) part.push_back(a[1]);
+    out.push_back(Value::NewList(std::move(part)));
+  }
+  return Value::NewList(std::move(out));
+}
+
+// groupby(attribute): (grouper, items) pairs sorted by the attribute. Jinja2's pairs are named
+// tuples; here they are plain tuples, which unpack the same way (`for key, items in ...`).
+Value GroupBy(Interpreter& in, const Value& input, Arguments& args) {
+  BoundArgs a("groupby", args, {"attribute", "default", "case_sensitive"}, 1);
+  const bool ignore_case = !Truthy(a[2]);
+  struct Entry {
+    Value sort_key;
+    Value item;
+  };
+  auto key_of = [&](const Value& item, bool fold) {
+    Value key = AttributeOf(in, item, a[0], fold);
+    return key.is_undefined() && a.has(1) ? a[1] : key;
+  };
+  std::vector<Entry> entries;
+  for (Value& item : in.Iterate(input)) {
+    Value key = key_of(item, ignore_case);
+    entries.push_back({std::move(key), std::move(item)});
+  }
+  in.Charge(1 + entries.size() * 4);
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+    return Compare(x.sort_key, y.sort_key) < 0;
+  });
+  std::vector<Value> groups;
+  for (size_t i = 0; i < entries.size();) {
+    std::vector<Value> members;
+    size_t j = i;
+    while (j < entries.size() && Equals(entries[j].sort_key, entries[i].sort_key)) {
+      members.push_back(entries[j++].item);
+    }
+    // The group shows the real key of its first member, not the case-folded one.
+    groups.push_back(
+        Value::NewTuple({key_of(entries[i].item, false), Value::NewList(std::move(members))}));
+    i = j;
+  }
+  return Value::NewList(std::move(groups));
+}
+
 Value Attr(Interpreter& in, const Value& input, Arguments& args) {
   BoundArgs a("attr", args, {"name"}, 1);
   const std::string name = SoftStr(a[0]);
@@ -349,6 +411,8 @@ void RegisterCollectionFilters(FilterTable& table) {
       {"max", Max},
       {"sum", Sum},
       {"batch", Batch},
+      {"slice", SliceFilter},
+      {"groupby", GroupBy},
       {"attr", Attr},
       {"map", Map},
       {"select", Select},

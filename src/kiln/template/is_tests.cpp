@@ -1,11 +1,11 @@
 // The tests of `x is name(args)`: Jinja2's builtin tests with Python's notion of types (a bool
 // is a number but not an integer; strings and dicts are sequences; undefined is iterable).
-#include <cmath>
 #include <unordered_map>
 
 #include "kiln/template/builtins.h"
 #include "kiln/template/fail.h"
 #include "kiln/template/interpreter.h"
+#include "kiln/template/operators.h"
 #include "kiln/template/utf8.h"
 
 namespace kiln::jinja {
@@ -53,34 +53,23 @@ KILN_SIMPLE_TEST(IsEscaped, "escaped", v.is_markup())
 
 #undef KILN_SIMPLE_TEST
 
-int64_t RequireInteger(std::string_view test, const Value& v) {
-  if (v.is_integral()) return v.as_int();
-  if (v.is_float() && v.as_float() == std::floor(v.as_float()) && std::fabs(v.as_float()) < 9e18) {
-    return static_cast<int64_t>(v.as_float());
-  }
-  RuntimeFail("test '{}' needs an integer, not {}", test, TypeName(v));
+// Jinja2 defines odd, even and divisibleby with Python's %, so floats work and strings fail.
+Value Modulo(Interpreter& in, const Value& v, const Value& divisor) {
+  return BinaryOperation(in, BinaryOp::kMod, v, divisor);
 }
 
-bool IsOdd(Interpreter&, const Value& v, Arguments& args) {
+bool IsOdd(Interpreter& in, const Value& v, Arguments& args) {
   NoArgs("odd", args);
-  return RequireInteger("odd", v) % 2 != 0;
+  return Equals(Modulo(in, v, Value::Int(2)), Value::Int(1));
 }
 
-bool IsEven(Interpreter&, const Value& v, Arguments& args) {
+bool IsEven(Interpreter& in, const Value& v, Arguments& args) {
   NoArgs("even", args);
-  return RequireInteger("even", v) % 2 == 0;
+  return Equals(Modulo(in, v, Value::Int(2)), Value::Int(0));
 }
 
-bool IsDivisibleBy(Interpreter&, const Value& v, Arguments& args) {
-  const Value& n = OneArg("divisibleby", args);
-  if (v.is_float() || n.is_float()) {
-    if (n.as_float() == 0) RuntimeFail("float modulo by zero");
-    return std::fmod(v.as_float(), n.as_float()) == 0;
-  }
-  const int64_t d = RequireInteger("divisibleby", n);
-  if (d == 0) RuntimeFail("integer division or modulo by zero");
-  if (d == -1) return true;
-  return RequireInteger("divisibleby", v) % d == 0;
+bool IsDivisibleBy(Interpreter& in, const Value& v, Arguments& args) {
+  return Equals(Modulo(in, v, OneArg("divisibleby", args)), Value::Int(0));
 }
 
 bool IsEq(Interpreter&, const Value& v, Arguments& args) {

@@ -181,7 +181,9 @@ class Object {
   virtual std::string Repr() const = 0;
 };
 
-inline const std::vector<Value>& Value::items() const { return list().items; }
+inline const std::vector<Value>& Value::items() const {
+  return list().items;
+}
 
 // Python's bool(value).
 bool Truthy(const Value& v);
