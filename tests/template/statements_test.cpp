@@ -66,6 +66,17 @@ TEST(For, BreakAndContinue) {
       Render("{% for x in xs %}{% if x is odd %}{% continue %}{% endif %}{{ x }}{% endfor %}", kXs),
       "24");
   EXPECT_EQ(RenderError("{% break %}").kind(), TemplateError::Kind::kSyntax);
+  // Leaving a loop from inside a filter or set block abandons the block.
+  EXPECT_EQ(Render("{% for x in [1, 2, 3] %}{% filter upper %}a{{ x }}{% if x == 2 %}{% break %}"
+                   "{% endif %}b{% endfilter %}{% endfor %}"),
+            "A1B");
+  EXPECT_EQ(Render("{% for x in [1, 2, 3] %}{% set s %}a{{ x }}{% if x == 2 %}{% continue %}"
+                   "{% endif %}b{% endset %}{{ s }}{% endfor %}"),
+            "a1ba3b");
+  EXPECT_EQ(
+      RenderError("{% for x in [1] %}{% generation %}{% break %}{% endgeneration %}{% endfor %}")
+          .kind(),
+      TemplateError::Kind::kSyntax);
 }
 
 TEST(For, RecursiveLoops) {

@@ -150,16 +150,22 @@ void Interpreter::EmitValue(const Value& v) {
 
 std::string Interpreter::Capture(const Body& body, const ScopePtr& scope) {
   std::string captured;
+  Capture(body, scope, captured);
+  return captured;
+}
+
+Interpreter::Flow Interpreter::Capture(const Body& body, const ScopePtr& scope, std::string& out) {
   std::string* saved = out_;
-  out_ = &captured;
+  out_ = &out;
+  Flow flow = Flow::kNormal;
   try {
-    ExecBody(body, scope);
+    flow = ExecBody(body, scope);
   } catch (...) {
     out_ = saved;
     throw;
   }
   out_ = saved;
-  return captured;
+  return flow;
 }
 
 Interpreter::Flow Interpreter::ExecBody(const Body& body, const ScopePtr& scope) {
@@ -193,9 +199,13 @@ Interpreter::Flow Interpreter::Exec(const Stmt& stmt, const ScopePtr& scope) {
       return Flow::kNormal;
     }
     case StmtKind::kSetBlock: {
+      // A break or continue inside the block leaves the loop and abandons the block.
       const auto& set = static_cast<const SetBlockStmt&>(stmt);
-      Value text = Value::String(Capture(set.body, std::make_shared<Scope>(scope)));
-      Assign(set.target, ApplyFilterChain(set.filters, std::move(text), scope), scope);
+      std::string text;
+      const Flow flow = Capture(set.body, std::make_shared<Scope>(scope), text);
+      if (flow != Flow::kNormal) return flow;
+      Assign(set.target, ApplyFilterChain(set.filters, Value::String(std::move(text)), scope),
+             scope);
       return Flow::kNormal;
     }
     case StmtKind::kMacro: {
@@ -208,8 +218,10 @@ Interpreter::Flow Interpreter::Exec(const Stmt& stmt, const ScopePtr& scope) {
       return Flow::kNormal;
     case StmtKind::kFilterBlock: {
       const auto& block = static_cast<const FilterBlockStmt&>(stmt);
-      Value text = Value::String(Capture(block.body, std::make_shared<Scope>(scope)));
-      EmitValue(ApplyFilterChain(block.filters, std::move(text), scope));
+      std::string text;
+      const Flow flow = Capture(block.body, std::make_shared<Scope>(scope), text);
+      if (flow != Flow::kNormal) return flow;
+      EmitValue(ApplyFilterChain(block.filters, Value::String(std::move(text)), scope));
       return Flow::kNormal;
     }
     case StmtKind::kWith: {

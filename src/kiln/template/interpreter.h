@@ -117,6 +117,7 @@ class Interpreter {
   void ExecCallBlock(const CallBlockStmt& stmt, const ScopePtr& scope);
   void Assign(const AssignTarget& target, Value value, const ScopePtr& scope);
   std::string Capture(const Body& body, const ScopePtr& scope);
+  Flow Capture(const Body& body, const ScopePtr& scope, std::string& out);
   Value ApplyFilterChain(const std::vector<FilterCall>& filters, Value input,
                          const ScopePtr& scope);
   void Emit(std::string_view text);

@@ -374,7 +374,11 @@ StmtPtr Parser::ParseWith() {
 StmtPtr Parser::ParseScope() {
   auto stmt = Make<ScopeStmt>(Next());
   ExpectBlockEnd();
+  // The body is a call block in Jinja2, where break and continue cannot reach an outer loop.
+  const int saved_loop_depth = loop_depth_;
+  loop_depth_ = 0;
   stmt->body = ParseBody({"endgeneration"});
+  loop_depth_ = saved_loop_depth;
   EndTag("endgeneration");
   return stmt;
 }
