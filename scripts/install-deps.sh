@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhwy-dev libpcre2-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format ccache
+  libboost-dev libssl-dev
 )
 
 missing=()

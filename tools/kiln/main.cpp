@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterRunCommand(app);
   kiln::cli::RegisterQuantizeCommand(app);
   kiln::cli::RegisterPerplexityCommand(app);
+  kiln::cli::RegisterTemplateCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
