@@ -157,6 +157,12 @@ bool RevokeApiKey(Store& store, const Clock& clock, const std::string& key_id) {
   return store.RevokeKey(key_id, clock.UnixMillis());
 }
 
+const char* ApiKeyState(const ApiKey& key, std::int64_t now_ms) {
+  if (key.revoked_ms) return "revoked";
+  if (key.expires_ms && now_ms >= *key.expires_ms) return "expired";
+  return "active";
+}
+
 std::optional<ParsedApiKey> ParseApiKey(std::string_view text) {
   if (text.size() != kApiKeyPrefix.size() + kKeyIdLength + 1 + kSecretChars) return std::nullopt;
   if (text.substr(0, kApiKeyPrefix.size()) != kApiKeyPrefix) return std::nullopt;
@@ -191,8 +197,7 @@ bool SecretMatches(const ApiKey& stored, const ParsedApiKey& presented) {
   const std::vector<unsigned char> salt = Unhex(stored.salt_hex);
   const std::vector<unsigned char> expected = Unhex(stored.hash_hex);
   if (salt.empty() || expected.size() != 32) return false;
-  const auto actual =
-      SecretHash(salt.data(), salt.size(), stored.key_id, presented.secret.data());
+  const auto actual = SecretHash(salt.data(), salt.size(), stored.key_id, presented.secret.data());
   return CRYPTO_memcmp(actual.data(), expected.data(), actual.size()) == 0;
 }
 

@@ -24,7 +24,7 @@ inline constexpr std::size_t kSecretBytes = 32;
 struct NewApiKey {
   std::string tenant_id;
   std::string name;
-  std::vector<std::string> allowed_models;        // empty: whatever the tenant may use
+  std::vector<std::string> allowed_models;    // empty: whatever the tenant may use
   std::optional<std::int64_t> expires_in_ms;  // from now; nullopt: never expires
 };
 
@@ -37,6 +37,8 @@ IssuedApiKey CreateApiKey(Store& store, const Clock& clock, const NewApiKey& req
 // A new secret for the same key id; the old secret stops working at once.
 IssuedApiKey RotateApiKey(Store& store, const std::string& key_id);
 bool RevokeApiKey(Store& store, const Clock& clock, const std::string& key_id);
+// "active", "revoked" or "expired" at `now_ms`.
+const char* ApiKeyState(const ApiKey& key, std::int64_t now_ms);
 
 struct ParsedApiKey {
   std::string key_id;

@@ -10,12 +10,18 @@ namespace kiln::platform {
 
 const char* AuthFailureName(AuthFailure failure) {
   switch (failure) {
-    case AuthFailure::kNone: return "none";
-    case AuthFailure::kMissing: return "missing";
-    case AuthFailure::kMalformed: return "malformed";
-    case AuthFailure::kUnknown: return "unknown";
-    case AuthFailure::kRevoked: return "revoked";
-    case AuthFailure::kExpired: return "expired";
+    case AuthFailure::kNone:
+      return "none";
+    case AuthFailure::kMissing:
+      return "missing";
+    case AuthFailure::kMalformed:
+      return "malformed";
+    case AuthFailure::kUnknown:
+      return "unknown";
+    case AuthFailure::kRevoked:
+      return "revoked";
+    case AuthFailure::kExpired:
+      return "expired";
   }
   return "?";
 }
@@ -36,7 +42,8 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool Admits(const std::vector<std::string>& allowlist, std::string_view model) {
-  return allowlist.empty() || std::find(allowlist.begin(), allowlist.end(), model) != allowlist.end();
+  return allowlist.empty() ||
+         std::find(allowlist.begin(), allowlist.end(), model) != allowlist.end();
 }
 
 }  // namespace
@@ -54,8 +61,7 @@ AuthResult Authenticator::AuthenticateHeader(std::optional<std::string_view> hea
     bearer = (value[i] | 0x20) == kScheme[i];
   }
   if (!bearer) {
-    return Failure(AuthFailure::kMalformed,
-                   "the Authorization header must read 'Bearer <key>'");
+    return Failure(AuthFailure::kMalformed, "the Authorization header must read 'Bearer <key>'");
   }
   return Authenticate(Trim(value.substr(kScheme.size())));
 }
@@ -64,7 +70,8 @@ AuthResult Authenticator::Authenticate(std::string_view token) const {
   if (token.empty()) return Failure(AuthFailure::kMissing, "no API key provided");
   const std::optional<ParsedApiKey> parsed = ParseApiKey(token);
   if (!parsed) {
-    return Failure(AuthFailure::kMalformed, "the API key is malformed (Kiln keys start with 'kiln-')");
+    return Failure(AuthFailure::kMalformed,
+                   "the API key is malformed (Kiln keys start with 'kiln-')");
   }
   std::optional<ApiKey> key = store_.FindKey(parsed->key_id);
   // The secret is checked before the key's state, so that someone who knows only a key id
@@ -87,7 +94,8 @@ AuthResult Authenticator::Authenticate(std::string_view token) const {
 
 Authorization Authenticator::AuthorizeModel(const Principal& principal, std::string_view model) {
   if (!Admits(principal.tenant.allowed_models, model)) {
-    return {false, fmt::format("tenant '{}' may not use the model '{}'", principal.tenant.id, model)};
+    return {false,
+            fmt::format("tenant '{}' may not use the model '{}'", principal.tenant.id, model)};
   }
   if (!Admits(principal.key.allowed_models, model)) {
     return {false, fmt::format("this API key may not use the model '{}'", model)};

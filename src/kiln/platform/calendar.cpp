@@ -12,7 +12,9 @@ namespace {
 
 using Days = std::chrono::sys_days;
 
-std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 std::chrono::year_month_day CivilDay(std::int64_t unix_ms) {
   return std::chrono::year_month_day{Days{std::chrono::days{FloorDiv(unix_ms, kMillisPerDay)}}};
@@ -45,7 +47,9 @@ std::string FormatUtcDay(std::int64_t unix_ms) {
                      static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
 }
 
-std::string FormatUtcMonth(std::int64_t unix_ms) { return FormatUtcDay(unix_ms).substr(0, 7); }
+std::string FormatUtcMonth(std::int64_t unix_ms) {
+  return FormatUtcDay(unix_ms).substr(0, 7);
+}
 
 std::string FormatUtcTime(std::int64_t unix_ms) {
   const std::int64_t in_day = unix_ms - StartOfUtcDay(unix_ms);
@@ -83,11 +87,16 @@ std::int64_t ParseDuration(const std::string& text) {
     Fail("'{}' is not a duration: write e.g. 30d, 12h, 45m or 90s", text);
   }
   switch (unit) {
-    case 'd': return amount * kMillisPerDay;
-    case 'h': return amount * 3'600'000LL;
-    case 'm': return amount * 60'000LL;
-    case 's': return amount * 1000LL;
-    default: Fail("'{}' has an unknown unit '{}': use d, h, m or s", text, unit);
+    case 'd':
+      return amount * kMillisPerDay;
+    case 'h':
+      return amount * 3'600'000LL;
+    case 'm':
+      return amount * 60'000LL;
+    case 's':
+      return amount * 1000LL;
+    default:
+      Fail("'{}' has an unknown unit '{}': use d, h, m or s", text, unit);
   }
 }
 

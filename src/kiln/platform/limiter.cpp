@@ -10,12 +10,18 @@ namespace kiln::platform {
 
 const char* LimitReasonName(LimitReason reason) {
   switch (reason) {
-    case LimitReason::kNone: return "none";
-    case LimitReason::kConcurrency: return "concurrency";
-    case LimitReason::kRequestsPerMinute: return "requests_per_minute";
-    case LimitReason::kTokensPerMinute: return "tokens_per_minute";
-    case LimitReason::kDailyBudget: return "daily_budget";
-    case LimitReason::kMonthlyBudget: return "monthly_budget";
+    case LimitReason::kNone:
+      return "none";
+    case LimitReason::kConcurrency:
+      return "concurrency";
+    case LimitReason::kRequestsPerMinute:
+      return "requests_per_minute";
+    case LimitReason::kTokensPerMinute:
+      return "tokens_per_minute";
+    case LimitReason::kDailyBudget:
+      return "daily_budget";
+    case LimitReason::kMonthlyBudget:
+      return "monthly_budget";
   }
   return "?";
 }
@@ -62,7 +68,9 @@ struct MinuteBucket {
   }
 };
 
-std::int64_t CeilSeconds(std::int64_t ms) { return std::max<std::int64_t>(1, (ms + 999) / 1000); }
+std::int64_t CeilSeconds(std::int64_t ms) {
+  return std::max<std::int64_t>(1, (ms + 999) / 1000);
+}
 
 }  // namespace
 
@@ -171,18 +179,18 @@ Admission TenantLimiter::Admit(const Tenant& tenant, std::int64_t estimated_toke
                               tenant.max_concurrent_requests));
   }
   if (!s.requests.Has(1)) {
-    return refuse(LimitReason::kRequestsPerMinute, s.requests.WaitMs(1),
-                  fmt::format("rate limit reached: {} requests per minute",
-                              tenant.requests_per_minute));
+    return refuse(
+        LimitReason::kRequestsPerMinute, s.requests.WaitMs(1),
+        fmt::format("rate limit reached: {} requests per minute", tenant.requests_per_minute));
   }
   // A request larger than the whole bucket may still run once the bucket is full.
   const std::int64_t rate_cost = tenant.tokens_per_minute > 0
                                      ? std::min(estimated_tokens, tenant.tokens_per_minute)
                                      : estimated_tokens;
   if (!s.tokens.Has(rate_cost)) {
-    return refuse(LimitReason::kTokensPerMinute, s.tokens.WaitMs(rate_cost),
-                  fmt::format("rate limit reached: {} tokens per minute",
-                              tenant.tokens_per_minute));
+    return refuse(
+        LimitReason::kTokensPerMinute, s.tokens.WaitMs(rate_cost),
+        fmt::format("rate limit reached: {} tokens per minute", tenant.tokens_per_minute));
   }
   if (tenant.daily_token_budget > 0 || tenant.monthly_token_budget > 0) {
     const std::int64_t day = StartOfUtcDay(unix_ms);

@@ -38,7 +38,8 @@ struct TenantLimiterOptions {
 
 // prompt + completion tokens a tenant used in requests started at or after since_ms (the ledger;
 // Store::TokensUsedSince).
-using UsageSource = std::function<std::int64_t(const std::string& tenant_id, std::int64_t since_ms)>;
+using UsageSource =
+    std::function<std::int64_t(const std::string& tenant_id, std::int64_t since_ms)>;
 
 class TenantLimiter;
 struct TenantLimitState;
@@ -60,15 +61,15 @@ class AdmissionTicket {
   friend class TenantLimiter;
   void Settle(std::int64_t tokens_used);
   std::shared_ptr<TenantLimitState> state_;
-  std::int64_t reserved_tokens_ = 0;    // held against the budgets
+  std::int64_t reserved_tokens_ = 0;      // held against the budgets
   std::int64_t rate_charged_tokens_ = 0;  // taken from the tokens-per-minute bucket
 };
 
 struct Admission {
   LimitReason reason = LimitReason::kNone;
-  std::string message;               // for the client
-  std::int64_t retry_after_s = 0;    // set when refused
-  AdmissionTicket ticket;            // active when admitted
+  std::string message;             // for the client
+  std::int64_t retry_after_s = 0;  // set when refused
+  AdmissionTicket ticket;          // active when admitted
   bool admitted() const { return reason == LimitReason::kNone; }
 };
 

@@ -81,12 +81,15 @@ int CurrentVersion(SqlConnection& connection) {
 
 }  // namespace
 
-int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+int LatestSchemaVersion() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
 
 int MigrateSchema(SqlConnection& connection, std::int64_t now_ms, int target_version) {
   const int latest = LatestSchemaVersion();
   if (target_version < 0) target_version = latest;
-  if (target_version > latest) Fail("schema version {} does not exist (latest {})", target_version, latest);
+  if (target_version > latest)
+    Fail("schema version {} does not exist (latest {})", target_version, latest);
   while (true) {
     SqlTransaction transaction(connection);
     if (connection.dialect() == SqlDialect::kPostgres) {
@@ -96,9 +99,10 @@ int MigrateSchema(SqlConnection& connection, std::int64_t now_ms, int target_ver
     connection.Execute(kCreateMigrationsTable);
     const int current = CurrentVersion(connection);
     if (current > latest) {
-      Fail("the database schema is at version {}, newer than this build of kiln knows ({}): "
-           "upgrade kiln",
-           current, latest);
+      Fail(
+          "the database schema is at version {}, newer than this build of kiln knows ({}): "
+          "upgrade kiln",
+          current, latest);
     }
     if (current >= target_version) {
       transaction.Commit();

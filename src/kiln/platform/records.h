@@ -11,8 +11,8 @@
 namespace kiln::platform {
 
 struct Tenant {
-  std::string id;    // the handle used everywhere: [a-z0-9][a-z0-9_.-]{0,63}
-  std::string name;  // display name
+  std::string id;                           // the handle used everywhere: [a-z0-9][a-z0-9_.-]{0,63}
+  std::string name;                         // display name
   std::vector<std::string> allowed_models;  // empty: every model
   double weight = 1.0;                      // share under fair scheduling
   int priority = 0;                         // higher is scheduled first
@@ -57,7 +57,7 @@ struct UsageRecord {
 };
 
 enum class UsageGroup { kDay, kMonth, kModel, kKey, kTenant };
-const char* UsageGroupName(UsageGroup group);        // "day", "month", "model", "key", "tenant"
+const char* UsageGroupName(UsageGroup group);         // "day", "month", "model", "key", "tenant"
 UsageGroup ParseUsageGroup(const std::string& name);  // throws kiln::Error on unknown names
 
 struct UsageQuery {

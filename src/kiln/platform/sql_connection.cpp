@@ -52,7 +52,9 @@ std::string SqlRow::Text(std::size_t i) const {
 }
 
 namespace {
-bool StartsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 }  // namespace
 
 std::unique_ptr<SqlConnection> OpenSqlConnection(const std::string& url) {

@@ -38,11 +38,13 @@ class SqliteConnection final : public SqlConnection {
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
-      if (ec) Fail("cannot create the directory '{}' for the database: {}", parent.string(), ec.message());
+      if (ec)
+        Fail("cannot create the directory '{}' for the database: {}", parent.string(),
+             ec.message());
     }
-    const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -53,8 +55,7 @@ class SqliteConnection final : public SqlConnection {
     // synchronous=FULL: in WAL mode, NORMAL would already survive a crash of the process (a commit
     // is in the WAL before it returns), but the last commits could be lost to a power failure or
     // an OS crash; the ledger is billing data, so every commit fsyncs the WAL.
-    ExecuteScript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    ExecuteScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   }
 
   ~SqliteConnection() override {
@@ -101,9 +102,7 @@ class SqliteConnection final : public SqlConnection {
 
   void BeginWrite() override { ExecuteScript("BEGIN IMMEDIATE"); }
   void Commit() override { ExecuteScript("COMMIT"); }
-  void Rollback() noexcept override {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
+  void Rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
  private:
   // Statements are prepared once per connection and reused: the store runs a small fixed set.
@@ -136,9 +135,12 @@ class SqliteConnection final : public SqlConnection {
 
   static SqlValue Column(sqlite3_stmt* stmt, int c) {
     switch (sqlite3_column_type(stmt, c)) {
-      case SQLITE_INTEGER: return static_cast<std::int64_t>(sqlite3_column_int64(stmt, c));
-      case SQLITE_FLOAT: return sqlite3_column_double(stmt, c);
-      case SQLITE_NULL: return nullptr;
+      case SQLITE_INTEGER:
+        return static_cast<std::int64_t>(sqlite3_column_int64(stmt, c));
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, c);
+      case SQLITE_NULL:
+        return nullptr;
       default: {
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
         return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));

@@ -10,7 +10,8 @@ Store::Lease::Lease(Store& store, std::unique_ptr<SqlConnection> connection)
     : store_(&store), connection_(std::move(connection)), exceptions_(std::uncaught_exceptions()) {}
 
 Store::Lease::Lease(Lease&& other) noexcept
-    : store_(other.store_), connection_(std::move(other.connection_)),
+    : store_(other.store_),
+      connection_(std::move(other.connection_)),
       exceptions_(other.exceptions_) {}
 
 // A connection that was in use when an exception left the call is closed instead of pooled:
@@ -85,9 +86,10 @@ void CheckTenantId(const std::string& id) {
             id[0] != '-';
   for (char c : id) ok = ok && ok_char(c);
   if (!ok) {
-    Fail("'{}' is not a valid tenant id: use 1-64 lowercase letters, digits, '_', '.' or '-', "
-         "starting with a letter or digit",
-         id);
+    Fail(
+        "'{}' is not a valid tenant id: use 1-64 lowercase letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit",
+        id);
   }
 }
 
@@ -192,7 +194,8 @@ void Store::CreateTenant(const Tenant& t) {
 
 std::optional<Tenant> Store::FindTenant(const std::string& id) {
   auto c = Acquire();
-  const auto r = c->Execute(fmt::format("SELECT {} FROM tenants WHERE id = $1", kTenantColumns), {id});
+  const auto r =
+      c->Execute(fmt::format("SELECT {} FROM tenants WHERE id = $1", kTenantColumns), {id});
   if (r.rows.empty()) return std::nullopt;
   return TenantFromRow(r.rows[0]);
 }
@@ -295,9 +298,9 @@ std::vector<SqlValue> UsageParams(const UsageRecord& r) {
       r.cached_tokens > r.prompt_tokens) {
     Fail("usage record '{}' has inconsistent token counts", r.request_id);
   }
-  return {r.request_id, r.tenant_id, r.key_id, r.model, r.prompt_tokens, r.cached_tokens,
-          r.completion_tokens, r.ttft_ms, r.latency_ms, r.status, r.finish_reason, r.started_ms,
-          r.finished_ms};
+  return {r.request_id,    r.tenant_id,         r.key_id,     r.model,      r.prompt_tokens,
+          r.cached_tokens, r.completion_tokens, r.ttft_ms,    r.latency_ms, r.status,
+          r.finish_reason, r.started_ms,        r.finished_ms};
 }
 
 }  // namespace
@@ -324,9 +327,10 @@ std::size_t Store::RecordUsageBatch(std::span<const UsageRecord> records) {
 std::int64_t Store::TokensUsedSince(const std::string& tenant_id, std::int64_t since_ms) {
   auto c = Acquire();
   return c
-      ->Execute("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage_records "
-                "WHERE tenant_id = $1 AND started_ms >= $2",
-                {tenant_id, since_ms})
+      ->Execute(
+          "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage_records "
+          "WHERE tenant_id = $1 AND started_ms >= $2",
+          {tenant_id, since_ms})
       .rows.at(0)
       .Int(0);
 }

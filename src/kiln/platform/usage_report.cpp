@@ -12,11 +12,16 @@ namespace kiln::platform {
 
 const char* UsageGroupName(UsageGroup group) {
   switch (group) {
-    case UsageGroup::kDay: return "day";
-    case UsageGroup::kMonth: return "month";
-    case UsageGroup::kModel: return "model";
-    case UsageGroup::kKey: return "key";
-    case UsageGroup::kTenant: return "tenant";
+    case UsageGroup::kDay:
+      return "day";
+    case UsageGroup::kMonth:
+      return "month";
+    case UsageGroup::kModel:
+      return "model";
+    case UsageGroup::kKey:
+      return "key";
+    case UsageGroup::kTenant:
+      return "tenant";
   }
   return "?";
 }
@@ -34,10 +39,14 @@ namespace {
 const char* GroupColumn(UsageGroup group) {
   switch (group) {
     case UsageGroup::kDay:
-    case UsageGroup::kMonth: return "started_ms / 86400000";
-    case UsageGroup::kModel: return "model";
-    case UsageGroup::kKey: return "key_id";
-    case UsageGroup::kTenant: return "tenant_id";
+    case UsageGroup::kMonth:
+      return "started_ms / 86400000";
+    case UsageGroup::kModel:
+      return "model";
+    case UsageGroup::kKey:
+      return "key_id";
+    case UsageGroup::kTenant:
+      return "tenant_id";
   }
   return "";
 }
@@ -81,9 +90,14 @@ std::vector<UsageRow> Store::QueryUsage(const UsageQuery& query) {
     std::vector<std::string> key;
     for (std::size_t i = 0; i < n; ++i) {
       switch (query.group_by[i]) {
-        case UsageGroup::kDay: key.push_back(FormatUtcDay(row.Int(i) * kMillisPerDay)); break;
-        case UsageGroup::kMonth: key.push_back(FormatUtcMonth(row.Int(i) * kMillisPerDay)); break;
-        default: key.push_back(row.Text(i));
+        case UsageGroup::kDay:
+          key.push_back(FormatUtcDay(row.Int(i) * kMillisPerDay));
+          break;
+        case UsageGroup::kMonth:
+          key.push_back(FormatUtcMonth(row.Int(i) * kMillisPerDay));
+          break;
+        default:
+          key.push_back(row.Text(i));
       }
     }
     UsageRow& out = merged[key];
