@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format ccache
   libboost-dev libssl-dev
+  libsqlite3-dev libpqxx-dev postgresql
 )
 
 missing=()

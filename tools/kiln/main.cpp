@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterQuantizeCommand(app);
   kiln::cli::RegisterPerplexityCommand(app);
   kiln::cli::RegisterTemplateCommands(app);
+  kiln::cli::RegisterTenantCommands(app);
+  kiln::cli::RegisterKeyCommands(app);
+  kiln::cli::RegisterUsageCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

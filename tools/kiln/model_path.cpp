@@ -7,9 +7,7 @@
 #include "kiln/model/demo_model.h"
 
 namespace kiln::cli {
-namespace {
 
-// $KILN_DATA_DIR, else $XDG_DATA_HOME/kiln, else ~/.local/share/kiln.
 std::string DataDirectory() {
   if (const char* dir = std::getenv("KILN_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
@@ -17,12 +15,10 @@ std::string DataDirectory() {
   }
   const char* home = std::getenv("HOME");
   if (home == nullptr || *home == '\0') {
-    Fail("cannot place the demo model: set KILN_DATA_DIR (or HOME) to a writable directory");
+    Fail("cannot find the data directory: set KILN_DATA_DIR (or HOME) to a writable directory");
   }
   return std::string(home) + "/.local/share/kiln";
 }
-
-}  // namespace
 
 std::string ResolveModelPath(const std::string& model) {
   if (model.empty() || model == model::kDemoModelName) {

@@ -8,4 +8,7 @@ namespace kiln::cli {
 
 std::string ResolveModelPath(const std::string& model);
 
+// Where Kiln keeps its files: $KILN_DATA_DIR, else $XDG_DATA_HOME/kiln, else ~/.local/share/kiln.
+std::string DataDirectory();
+
 }  // namespace kiln::cli
