@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format ccache
   libboost-dev libssl-dev
+  chromium  # headless: renders the HTML report of `kiln bench serve` in its test
 )
 
 missing=()

@@ -14,5 +14,6 @@ void RegisterPerplexityCommand(CLI::App& app);  // kiln perplexity
 void RegisterModelCommands(CLI::App& app);     // kiln model info
 void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
 void RegisterTemplateCommands(CLI::App& app);  // kiln template render
+void RegisterBenchCommands(CLI::App& app);     // kiln bench serve | model | --compare
 
 }  // namespace kiln::cli
