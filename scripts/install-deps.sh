@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev clang-format ccache
   libboost-dev libssl-dev
   libsqlite3-dev libpqxx-dev postgresql
+  chromium  # headless: renders the HTML report of `kiln bench serve` in its test
 )
 
 missing=()

@@ -11,11 +11,10 @@ void RegisterTokenizeCommands(CLI::App& app);   // kiln tokenize, kiln detokeniz
 void RegisterRunCommand(CLI::App& app);         // kiln run
 void RegisterQuantizeCommand(CLI::App& app);    // kiln quantize
 void RegisterPerplexityCommand(CLI::App& app);  // kiln perplexity
-void RegisterModelCommands(CLI::App& app);      // kiln model info
-void RegisterTokenizeCommands(CLI::App& app);   // kiln tokenize, kiln detokenize
 void RegisterTemplateCommands(CLI::App& app);   // kiln template render
 void RegisterTenantCommands(CLI::App& app);     // kiln tenants create|list|update|delete
 void RegisterKeyCommands(CLI::App& app);        // kiln keys create|list|revoke|rotate
 void RegisterUsageCommand(CLI::App& app);       // kiln usage
+void RegisterBenchCommands(CLI::App& app);      // kiln bench serve | model | --compare
 
 }  // namespace kiln::cli

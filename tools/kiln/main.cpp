@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterTenantCommands(app);
   kiln::cli::RegisterKeyCommands(app);
   kiln::cli::RegisterUsageCommand(app);
+  kiln::cli::RegisterBenchCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
