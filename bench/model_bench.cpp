@@ -10,7 +10,7 @@
 //
 // Usage: model_bench [--dir D] [--threads 1,2] [--precision fast,exact] [--steps N] [TYPES...]
 //   TYPES default to q8_0 q4_0 q4_k_m. --steps scales the decode lengths (default 32: batch 1
-//   decodes 32 tokens, batch 8 decodes 8 steps, batch 32 decodes 4 steps, all after 8-token
+//   decodes 32 tokens, batch 8 decodes 8 steps, batch 32 decodes 4 steps, all after 4-token
 //   prompts); the 512-token prompt is always run once.
 #include <fmt/format.h>
 
@@ -112,7 +112,7 @@ void Synthesize(const std::string& path, const std::string& type_name,
   w.Write(path);
 }
 
-// Aggregate tokens/s of `n_seq` sequences decoding together after a 32-token prompt each.
+// Aggregate tokens/s of `n_seq` sequences decoding together after a `prompt`-token prompt each.
 double Decode(const kiln::model::Model& m, kiln::kernels::ThreadPool& pool,
               kiln::model::ActivationPrecision precision, int n_seq, int prompt, int steps,
               double* prompt_tps) {
@@ -237,9 +237,9 @@ int main(int argc, char** argv) {
         const auto t0 = Clock::now();
         double pp = 0;
         Decode(m, pool, precision, 1, 512, 0, &pp);
-        const double tg1 = Decode(m, pool, precision, 1, 8, steps, nullptr);
-        const double tg8 = Decode(m, pool, precision, 8, 8, steps / 4, nullptr);
-        const double tg32 = Decode(m, pool, precision, 32, 8, steps / 8, nullptr);
+        const double tg1 = Decode(m, pool, precision, 1, 4, steps, nullptr);
+        const double tg8 = Decode(m, pool, precision, 8, 4, std::max(1, steps / 4), nullptr);
+        const double tg32 = Decode(m, pool, precision, 32, 4, std::max(1, steps / 8), nullptr);
         fmt::print(
             "{} threads={} precision={} | pp512 {:.1f} tok/s | tg{} batch1 {:.2f} tok/s | batch8 "
             "{:.1f} tok/s | batch32 {:.1f} tok/s ({:.1f}x batch1) | batch-1 share of {:.1f} GB/s "
