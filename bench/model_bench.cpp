@@ -3,9 +3,18 @@
 // type into build/bench-models/ by the project's writer and quantizer. Reports prompt processing
 // (512 tokens), batch-1 generation, aggregate generation with 8 and 32 sequences, on 1 and 2
 // threads, and the share of measured memory read bandwidth reached at batch 1.
-// Usage: model_bench [CACHE_DIR] [TYPES...]   (default: bench-models q8_0 q4_0 q4_k_m)
+//
+// Each figure is given for both activation precisions of the forward pass: "fast" (one 8-bit
+// activation pass, what llama.cpp does: the figure to compare with it) and "exact" (8-bit part
+// plus 8-bit remainder, the engine's default, twice the integer work).
+//
+// Usage: model_bench [--dir D] [--threads 1,2] [--precision fast,exact] [--steps N] [TYPES...]
+//   TYPES default to q8_0 q4_0 q4_k_m. --steps scales the decode lengths (default 32: batch 1
+//   decodes 32 tokens, batch 8 decodes 8 steps, batch 32 decodes 4 steps, all after 4-token
+//   prompts); the 512-token prompt is always run once.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -103,12 +112,13 @@ void Synthesize(const std::string& path, const std::string& type_name,
   w.Write(path);
 }
 
-// Aggregate tokens/s of `n_seq` sequences decoding together after a 32-token prompt each.
-double Decode(const kiln::model::Model& m, kiln::kernels::ThreadPool& pool, int n_seq, int prompt,
-              int steps, double* prompt_tps) {
+// Aggregate tokens/s of `n_seq` sequences decoding together after a `prompt`-token prompt each.
+double Decode(const kiln::model::Model& m, kiln::kernels::ThreadPool& pool,
+              kiln::model::ActivationPrecision precision, int n_seq, int prompt, int steps,
+              double* prompt_tps) {
   const int per_seq_blocks = (prompt + steps + 15) / 16;
   kiln::model::KvCache cache(m.config(), {.num_blocks = per_seq_blocks * n_seq, .block_size = 16});
-  kiln::model::ForwardWorkspace ws(m.config(), std::max(prompt * n_seq, n_seq), n_seq);
+  kiln::model::ForwardWorkspace ws(m.config(), std::max(prompt * n_seq, n_seq), n_seq, precision);
   kiln::model::BatchBuilder b;
   auto tables = [&] {
     for (int s = 0; s < n_seq; ++s) {
@@ -124,6 +134,7 @@ double Decode(const kiln::model::Model& m, kiln::kernels::ThreadPool& pool, int 
   m.Forward(b.View(), cache, ws, pool);
   if (prompt_tps) *prompt_tps = prompt * n_seq / Since(t0);
   t0 = Clock::now();
+  if (steps == 0) return 0;
   for (int step = 0; step < steps; ++step) {
     b.Clear();
     tables();
@@ -149,14 +160,62 @@ double ReadBandwidth(kiln::kernels::ThreadPool& pool) {
   return best;
 }
 
+std::vector<int> ParseInts(const std::string& list) {
+  std::vector<int> out;
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    out.push_back(std::stoi(list.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string dir = argc > 1 ? argv[1] : "bench-models";
+  using kiln::model::ActivationPrecision;
+  std::string dir = "bench-models";
+  std::vector<int> thread_counts = {1, 2};
+  std::vector<ActivationPrecision> precisions = {ActivationPrecision::kFast,
+                                                 ActivationPrecision::kExact};
+  int steps = 32;
   std::vector<std::string> types;
-  for (int i = 2; i < argc; ++i) types.emplace_back(argv[i]);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--dir" && has_value) {
+      dir = argv[++i];
+    } else if (arg == "--threads" && has_value) {
+      thread_counts = ParseInts(argv[++i]);
+    } else if (arg == "--steps" && has_value) {
+      steps = std::max(4, std::stoi(argv[++i]));
+    } else if (arg == "--precision" && has_value) {
+      const std::string list = argv[++i];
+      precisions.clear();
+      if (list.find("fast") != std::string::npos) precisions.push_back(ActivationPrecision::kFast);
+      if (list.find("exact") != std::string::npos) {
+        precisions.push_back(ActivationPrecision::kExact);
+      }
+    } else if (arg.rfind("--", 0) == 0) {
+      fmt::print(stderr,
+                 "usage: model_bench [--dir D] [--threads 1,2] [--precision fast,exact] "
+                 "[--steps N] [TYPES...]\n");
+      return 2;
+    } else {
+      types.push_back(arg);
+    }
+  }
   if (types.empty()) types = {"q8_0", "q4_0", "q4_k_m"};
   std::filesystem::create_directories(dir);
+
+  // Bandwidth once per thread count: it does not depend on the model.
+  std::vector<double> bandwidth;
+  for (int threads : thread_counts) {
+    kiln::kernels::ThreadPool pool(threads);
+    bandwidth.push_back(ReadBandwidth(pool));
+    fmt::print("read bandwidth, {} thread(s): {:.1f} GB/s\n", threads, bandwidth.back() / 1e9);
+  }
   for (const std::string& type : types) {
     const std::string path = dir + "/llama-1b-shapes-" + type + ".gguf";
     if (!std::filesystem::exists(path)) {
@@ -166,23 +225,30 @@ int main(int argc, char** argv) {
       fmt::print("synthesized {} in {:.0f} s\n", path, Since(t0));
     }
     const kiln::model::Model m = kiln::model::Model::Load(path);
+    // Bytes a batch-1 step reads: every tensor once (the tied embedding doubles as the output
+    // matrix; its one embedding row read is negligible).
     std::uint64_t weight_bytes = 0;
     for (const auto& t : m.file().tensors()) weight_bytes += t.byte_size;
-    for (int threads : {1, 2}) {
+    for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
+      const int threads = thread_counts[ti];
+      const double bw = bandwidth[ti];
       kiln::kernels::ThreadPool pool(threads);
-      const double bw = ReadBandwidth(pool);
-      double pp = 0;
-      Decode(m, pool, 1, 512, 0, &pp);
-      const double tg1 = Decode(m, pool, 1, 8, 128, nullptr);
-      const double tg8 = Decode(m, pool, 8, 8, 32, nullptr);
-      const double tg32 = Decode(m, pool, 32, 8, 16, nullptr);
-      fmt::print(
-          "{} threads={} pp512 {:.1f} tok/s | tg128 batch1 {:.2f} tok/s | batch8 {:.1f} tok/s | "
-          "batch32 {:.1f} tok/s | read bandwidth {:.1f} GB/s, batch-1 share {:.0f}% ({:.2f} GB "
-          "weights/token)\n",
-          type, threads, pp, tg1, tg8, tg32, bw / 1e9, 100.0 * weight_bytes * tg1 / bw,
-          weight_bytes / 1e9);
-      std::fflush(stdout);
+      for (ActivationPrecision precision : precisions) {
+        const auto t0 = Clock::now();
+        double pp = 0;
+        Decode(m, pool, precision, 1, 512, 0, &pp);
+        const double tg1 = Decode(m, pool, precision, 1, 4, steps, nullptr);
+        const double tg8 = Decode(m, pool, precision, 8, 4, std::max(1, steps / 4), nullptr);
+        const double tg32 = Decode(m, pool, precision, 32, 4, std::max(1, steps / 8), nullptr);
+        fmt::print(
+            "{} threads={} precision={} | pp512 {:.1f} tok/s | tg{} batch1 {:.2f} tok/s | batch8 "
+            "{:.1f} tok/s | batch32 {:.1f} tok/s ({:.1f}x batch1) | batch-1 share of {:.1f} GB/s "
+            "read bandwidth {:.0f}% ({:.2f} GB weights/token) | {:.0f} s\n",
+            type, threads, precision == ActivationPrecision::kFast ? "fast " : "exact", pp, steps,
+            tg1, tg8, tg32, tg32 / tg1, bw / 1e9, 100.0 * weight_bytes * tg1 / bw,
+            weight_bytes / 1e9, Since(t0));
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

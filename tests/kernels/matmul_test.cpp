@@ -316,6 +316,37 @@ TEST(MatMulTest, RejectsUnsupportedTypesAndShapes) {
   EXPECT_EQ(y[0], 7.0f);
 }
 
+// Batch invariance, which the serving engine relies on: a token's outputs are bitwise the same
+// whether it is multiplied alone or inside a batch of any size (1..33 tokens: partial register
+// tiles, the GEMV path and the batched path), whatever rows the threads are given.
+TEST_P(MatMulTypeTest, TokenAloneEqualsTokenInsideBatch) {
+  const TensorType type = GetParam();
+  const std::int64_t block = gguf::TraitsOf(type).block_elements;
+  const std::int64_t cols = block == 1 ? 100 : (block == 32 ? 5 : 2) * block;
+  const std::int64_t rows = 37;
+  constexpr std::int64_t kMaxTokens = 33;
+  std::mt19937 rng(11);
+  const WeightMatrix w0 = DenseWeights(type, nullptr, rows, cols);
+  const std::vector<std::uint8_t> data = RandomWeights(type, rows, cols, w0.row_bytes, rng);
+  WeightMatrix w = w0;
+  w.data = data.data();
+  const std::vector<float> x = RandomActivations(kMaxTokens, cols, rng);
+  ThreadPool one(1), two(2);
+  MatMulScratch scratch;
+  ForEachTarget([&] {
+    std::vector<float> alone(static_cast<std::size_t>(kMaxTokens * rows));
+    for (std::int64_t t = 0; t < kMaxTokens; ++t) {
+      MatMul(w, x.data() + t * cols, 1, alone.data() + t * rows, one, scratch);
+    }
+    for (std::int64_t n = 1; n <= kMaxTokens; ++n) {
+      std::vector<float> batch(static_cast<std::size_t>(n * rows));
+      MatMul(w, x.data(), n, batch.data(), n % 2 ? two : one, scratch);
+      ASSERT_EQ(0, std::memcmp(batch.data(), alone.data(), batch.size() * sizeof(float)))
+          << gguf::NameOf(type) << ": a batch of " << n << " tokens differs from its tokens alone";
+    }
+  });
+}
+
 // Large shapes where the token dimension crosses the kernel's token blocks and threads share rows.
 TEST(MatMulTest, LargeBatchMatchesReference) {
   CheckMatMul(TensorType::kQ4_0, 64, 4096, 70, 2);

@@ -68,8 +68,9 @@ struct FloatKernel {
   static constexpr int kGemvRows = kFloatTile.rows;
 
   template <int R, int T>
-  static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
-                              const std::int64_t* tokens, float* HWY_RESTRICT out) {
+  static HWY_INLINE void Tile(const std::uint8_t* const* rows, std::size_t /*ahead*/,
+                              const detail::ActivationRows& acts, const std::int64_t* tokens,
+                              float* HWY_RESTRICT out) {
     constexpr auto N = static_cast<std::int64_t>(kFloatLanes);
     const DF32 df;
     const std::int64_t cols = acts.cols;

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <utility>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kiln/kernels/blocks.h"
 #include "kiln/kernels/dot_int8-inl.h"
@@ -115,17 +116,30 @@ struct DecodeQ4_K {
   static HWY_INLINE void Scales(const Block& b, KScales& s) {
     s.d = HalfToF32(b.d);
     s.dmin = HalfToF32(b.dmin);
-    // Word form of UnpackScaleMinK4: 6-bit scales/mins 0..3 are the low bits of bytes 0..7;
-    // 4..7 take their low nibbles from bytes 8..11 and top bits from bits 6..7 of bytes 0..7.
-    std::uint32_t u[3];
-    std::memcpy(u, b.scales, sizeof u);
-    const std::uint32_t words[4] = {
-        u[0] & 0x3f3f3f3fu, (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4),
-        u[1] & 0x3f3f3f3fu, ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)};
-    alignas(16) std::uint8_t bytes[16];  // scales 0..7, then mins 0..7
-    std::memcpy(bytes, words, sizeof bytes);
+    PackedScales(b.scales, s);
+  }
+  // `scales` is followed by at least 4 more bytes of the block.
+  static HWY_INLINE void PackedScales(const std::uint8_t* scales, KScales& s) {
+    // Word form of UnpackScaleMinK4 on 32-bit lanes: 6-bit scales/mins 0..3 are the low bits of
+    // bytes 0..7; 4..7 take their low nibbles from bytes 8..11 and top bits from bits 6..7 of
+    // bytes 0..7. Lanes of the result: scales 0..3, scales 4..7, mins 0..3, mins 4..7. Done in
+    // vector lanes: a scalar version goes through memory and stalls store forwarding.
+    const hn::Repartition<std::uint32_t, D16U8> d32;
     const D16U8 d16;
-    const auto v = hn::Load(d16, bytes);
+    const auto u = hn::BitCast(d32, hn::LoadU(d16, scales));  // lane 3 is unused
+    alignas(16) static constexpr std::uint32_t kLowIndex[4] = {0, 2, 1, 2};
+    alignas(16) static constexpr std::uint32_t kLowShift[4] = {0, 0, 0, 4};
+    alignas(16) static constexpr std::uint32_t kLowMask[4] = {0x3f3f3f3fu, 0x0f0f0f0fu, 0x3f3f3f3fu,
+                                                              0x0f0f0f0fu};
+    alignas(16) static constexpr std::uint32_t kTopIndex[4] = {0, 0, 1, 1};
+    alignas(16) static constexpr std::uint32_t kTopMask[4] = {0, 0x30303030u, 0, 0x30303030u};
+    const auto low = hn::And(hn::Shr(hn::TableLookupLanes(u, hn::SetTableIndices(d32, kLowIndex)),
+                                     hn::Load(d32, kLowShift)),
+                             hn::Load(d32, kLowMask));
+    const auto top =
+        hn::And(hn::ShiftRight<2>(hn::TableLookupLanes(u, hn::SetTableIndices(d32, kTopIndex))),
+                hn::Load(d32, kTopMask));
+    const auto v = hn::BitCast(d16, hn::Or(low, top));  // scales 0..7, then mins 0..7
     VI16 natural[kParts];
     Widen16(v, natural);
     MakeTables(natural, s);
@@ -147,10 +161,10 @@ struct DecodeQ5_K {
   using Block = BlockQ5_K;
   static constexpr bool kScalePer16 = false;
   static HWY_INLINE void Scales(const Block& b, KScales& s) {
-    // Same packed scales as Q4_K; the structs differ only after them.
-    BlockQ4_K head;
-    std::memcpy(&head, &b, offsetof(BlockQ4_K, qs));
-    DecodeQ4_K::Scales(head, s);
+    // Same packed scales as Q4_K (followed here by qh).
+    s.d = HalfToF32(b.d);
+    s.dmin = HalfToF32(b.dmin);
+    DecodeQ4_K::PackedScales(b.scales, s);
   }
   // As Q4_K, plus the fifth bit: bit C of qh[l] for element l of sub-block C.
   template <int C>
@@ -290,8 +304,9 @@ struct KQuantKernel {
   }
 
   template <int R, int T>
-  static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
-                              const std::int64_t* tokens, float* HWY_RESTRICT out) {
+  static HWY_INLINE void Tile(const std::uint8_t* const* rows, std::size_t ahead,
+                              const detail::ActivationRows& acts, const std::int64_t* tokens,
+                              float* HWY_RESTRICT out) {
     const DF32 df;
     const DI16 di16;
     const DI32 di32;
@@ -311,6 +326,10 @@ struct KQuantKernel {
       KScales s[R];
       for (int r = 0; r < R; ++r) {
         wb[r] = w[r] + sb;
+        if (ahead) {
+          const auto* next = reinterpret_cast<const std::uint8_t*>(wb[r]) + ahead;
+          for (std::size_t at = 0; at < sizeof(Block); at += 64) hwy::Prefetch(next + at);
+        }
         Decode::Scales(*wb[r], s[r]);
       }
       const std::int8_t* xq[T];

@@ -12,9 +12,11 @@
 #define KILN_KERNELS_MATMUL_LEGACY_INL_H_
 #endif
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kiln/kernels/blocks.h"
 #include "kiln/kernels/dot_int8-inl.h"
@@ -140,8 +142,9 @@ struct LegacyKernel {
   static constexpr int kGemvRows = kLegacyTile.rows;
 
   template <int R, int T>
-  static HWY_INLINE void Tile(const std::uint8_t* const* rows, const detail::ActivationRows& acts,
-                              const std::int64_t* tokens, float* HWY_RESTRICT out) {
+  static HWY_INLINE void Tile(const std::uint8_t* const* rows, std::size_t ahead,
+                              const detail::ActivationRows& acts, const std::int64_t* tokens,
+                              float* HWY_RESTRICT out) {
     using Block = typename Decode::Block;
     const DF32 df;
     const DI32 di32;
@@ -167,43 +170,46 @@ struct LegacyKernel {
     }
 
     for (std::int64_t b = 0; b < blocks; ++b) {
-      VU8 wq[R][kParts];
-      VF32 wd[R];
-      VF32 wm[R];
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        Decode::Quants(w[r][b], wq[r]);
-        wd[r] = BroadcastHalf(w[r][b].d);
-        if constexpr (Decode::kMinField) wm[r] = hn::Set(df, Decode::Min(w[r][b]) * kLaneShare);
-      }
+      // Token factors first, then one row at a time: a decoded row is used by every token of the
+      // tile and then dropped, so only one row's values are live besides the accumulators.
+      VI8 xv[T][kParts];
+      VF32 dx[T];
+      VF32 sx[T];
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
-        VI8 xv[kParts];
         for (int p = 0; p < kParts; ++p) {
-          xv[p] = hn::LoadU(di8, xq[t] + b * detail::kQ8Block + p * kBytesPerVec);
+          xv[t][p] = hn::LoadU(di8, xq[t] + b * detail::kQ8Block + p * kBytesPerVec);
         }
-        const VF32 dx = hn::Set(df, xd[t][b]);
-        VF32 sx;
-        if constexpr (Decode::kMinField) sx = hn::Set(df, xs[t][b]);
+        dx[t] = hn::Set(df, xd[t][b]);
+        if constexpr (Decode::kMinField) sx[t] = hn::Set(df, xs[t][b]);
         if constexpr (Decode::kOffset != 0) {
-          sx = hn::Set(df, xs[t][b] * (-static_cast<float>(Decode::kOffset) * kLaneShare));
+          sx[t] = hn::Set(df, xs[t][b] * (-static_cast<float>(Decode::kOffset) * kLaneShare));
         }
+      }
 #pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
+      for (int r = 0; r < R; ++r) {
+        if (ahead) hwy::Prefetch(reinterpret_cast<const std::uint8_t*>(w[r] + b) + ahead);
+        VU8 wq[kParts];
+        Decode::Quants(w[r][b], wq);
+        const VF32 wd = BroadcastHalf(w[r][b].d);
+        VF32 wm;
+        if constexpr (Decode::kMinField) wm = hn::Set(df, Decode::Min(w[r][b]) * kLaneShare);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
           VI32 isum = hn::Zero(di32);
           for (int p = 0; p < kParts; ++p) {
             if constexpr (Decode::kSigned) {
-              isum = DotI8I8(isum, hn::BitCast(di8, wq[r][p]), xv[p]);
+              isum = DotI8I8(isum, hn::BitCast(di8, wq[p]), xv[t][p]);
             } else {
-              isum = DotU8I8(isum, wq[r][p], xv[p]);
+              isum = DotU8I8(isum, wq[p], xv[t][p]);
             }
           }
           const VF32 fsum = hn::ConvertTo(df, isum);
           if constexpr (Decode::kOffset != 0) {
-            acc[r][t] = hn::MulAdd(wd[r], hn::MulAdd(fsum, dx, sx), acc[r][t]);
+            acc[r][t] = hn::MulAdd(wd, hn::MulAdd(fsum, dx[t], sx[t]), acc[r][t]);
           } else {
-            if constexpr (Decode::kMinField) acc[r][t] = hn::MulAdd(wm[r], sx, acc[r][t]);
-            acc[r][t] = hn::MulAdd(wd[r], hn::Mul(fsum, dx), acc[r][t]);
+            if constexpr (Decode::kMinField) acc[r][t] = hn::MulAdd(wm, sx[t], acc[r][t]);
+            acc[r][t] = hn::MulAdd(wd, hn::Mul(fsum, dx[t]), acc[r][t]);
           }
         }
       }

@@ -23,9 +23,10 @@ namespace kiln::kernels::HWY_NAMESPACE {
 // Kernel provides kRows and kTokens (the batched register tile), kGemvRows (rows per tile when
 // there is a single token) and
 //   template <int R, int T> static void Tile(const std::uint8_t* const* rows,
-//                                            const ActivationRows& acts,
+//                                            std::size_t ahead, const ActivationRows& acts,
 //                                            const std::int64_t* tokens, float* out)
-// computing out[r * T + t] = dot(row r, token tokens[t]).
+// computing out[r * T + t] = dot(row r, token tokens[t]) and prefetching the bytes `ahead` bytes
+// past each row's current position (the next tile's rows), so that DRAM streams while it computes.
 template <class Kernel, int R, int T>
 HWY_INLINE void MultiplyRowsWithTile(const WeightMatrix& w, const detail::ActivationRows& acts,
                                      std::int64_t n_tokens, std::int64_t row_begin,
@@ -47,6 +48,8 @@ HWY_INLINE void MultiplyRowsWithTile(const WeightMatrix& w, const detail::Activa
       for (int i = 0; i < R; ++i) {
         rows[i] = base + static_cast<std::size_t>(r0 + std::min(i, valid_rows - 1)) * w.row_bytes;
       }
+      // The next tile's rows, while there is one in this range (prefetching past it is wasted).
+      const std::size_t ahead = r0 + R < row_end ? R * w.row_bytes : 0;
       for (std::int64_t t0 = tb; t0 < te; t0 += T) {
         const std::int64_t remaining = te - t0;
         std::int64_t tokens[T];
@@ -55,14 +58,14 @@ HWY_INLINE void MultiplyRowsWithTile(const WeightMatrix& w, const detail::Activa
         int stride = T;
         if (T > 1 && remaining == 1) {
           tokens[0] = t0;
-          Kernel::template Tile<R, 1>(rows, acts, tokens, out);
+          Kernel::template Tile<R, 1>(rows, ahead, acts, tokens, out);
           valid_tokens = 1;
           stride = 1;
         } else {
           // A short token tile repeats its last token (cheaper than several single-token passes).
           valid_tokens = static_cast<int>(std::min<std::int64_t>(T, remaining));
           for (int t = 0; t < T; ++t) tokens[t] = t0 + std::min(t, valid_tokens - 1);
-          Kernel::template Tile<R, T>(rows, acts, tokens, out);
+          Kernel::template Tile<R, T>(rows, ahead, acts, tokens, out);
         }
         for (int t = 0; t < valid_tokens; ++t) {
           float* y_row = y + (t0 + t) * w.rows + r0;
@@ -79,6 +82,10 @@ HWY_INLINE void MultiplyRowsTiled(const WeightMatrix& w, const detail::Activatio
                                   std::int64_t row_end, float* HWY_RESTRICT y) {
   if (n_tokens == 1) {
     MultiplyRowsWithTile<Kernel, Kernel::kGemvRows, 1>(w, acts, n_tokens, row_begin, row_end, y);
+  } else if (n_tokens == 2 && Kernel::kTokens > 2) {
+    // Batch-1 decoding in exact precision (a token's 8-bit part and its remainder): a wider token
+    // tile would only repeat the second token.
+    MultiplyRowsWithTile<Kernel, Kernel::kRows, 2>(w, acts, n_tokens, row_begin, row_end, y);
   } else {
     MultiplyRowsWithTile<Kernel, Kernel::kRows, Kernel::kTokens>(w, acts, n_tokens, row_begin,
                                                                  row_end, y);
