@@ -2,15 +2,17 @@
 // ignore_eos) submitted all at once with --parallel R, against the same requests one after
 // another. Reports aggregate generated tokens/s for both and their ratio, plus time-to-first-token
 // and inter-token latency percentiles of the concurrent run.
-// Usage: engine_bench [MODEL|kiln-demo] [THREADS] [REQUESTS,...] [P_MIN P_MAX G]
-//   default: kiln-demo (written to bench-models/), 2 threads, 1,8,32 requests, prompts 32..128,
-//   32 generated tokens. The figure: engine_bench bench-models/llama-1b-shapes-q4_0.gguf
-//   2 64 128 512 128 (synthesize the model first with model_bench).
+// Usage: engine_bench [MODEL.gguf|DIR] [THREADS] [REQUESTS,...] [P_MIN P_MAX G]
+//   default: the kiln-demo model (written to DIR, default bench-models/), 2 threads, 1,8,32
+//   requests, prompts 32..128, 32 generated tokens. The figure: engine_bench
+//   bench-models/llama-1b-shapes-q4_0.gguf 2 64 128 512 128 (synthesize the model first with
+//   model_bench).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <sstream>
@@ -113,7 +115,7 @@ double RunAll(Engine& engine, std::vector<Request> requests, Latencies& lat, lon
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_arg = argc > 1 ? argv[1] : "kiln-demo";
+  const std::string model_arg = argc > 1 ? argv[1] : "bench-models";
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   std::vector<int> counts = {1, 8, 32};
   if (argc > 3) {

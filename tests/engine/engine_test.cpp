@@ -11,6 +11,7 @@
 
 #include "engine/engine_test_util.h"
 #include "kiln/base/error.h"
+#include "kiln/engine/admission_policy.h"
 #include "kiln/engine/generator.h"
 #include "kiln/engine/sampler.h"
 
@@ -30,11 +31,12 @@ struct Reference {
 
 // The same request through Generator + Sampler, one sequence, one token per forward call.
 Reference GenerateAlone(const std::vector<std::int32_t>& prompt, const SamplingParams& params,
-                        int count) {
+                        int count, gguf::TensorType cache_type = gguf::TensorType::kF16) {
   const model::Model& model = Llama().model;
   kernels::ThreadPool pool(2);
   GeneratorOptions options;
   options.context_size = 256;
+  options.cache_type = cache_type;
   Generator generator(model, options, pool);
   Sampler sampler(params, model.config().vocab_size, *params.seed);
   Reference ref;
@@ -85,6 +87,81 @@ TEST(Engine, GreedyAndSampledTokensMatchTheGeneratorWithLogprobs) {
     EXPECT_EQ(r.usage.prompt_tokens, 23);
     EXPECT_EQ(r.usage.completion_tokens, 10);
   }
+}
+
+TEST(Engine, KvCacheTypesAreSelectable) {
+  for (gguf::TensorType type : {gguf::TensorType::kF32, gguf::TensorType::kQ8_0}) {
+    EngineOptions o = SmallOptions();
+    o.kv_type = type;
+    Engine engine(Llama().model, *Llama().tokenizer, o);
+    Request q;
+    q.prompt = Prompt(30, 13);
+    q.params.temperature = 0;
+    q.params.seed = 0;
+    q.params.max_tokens = 6;
+    q.params.ignore_eos = true;
+    EXPECT_EQ(RunRequest(engine, q).choices[0].tokens,
+              GenerateAlone(q.prompt, q.params, 6, type).tokens)
+        << gguf::NameOf(type);
+  }
+  EngineOptions bad = SmallOptions();
+  bad.kv_type = gguf::TensorType::kQ4_0;
+  EXPECT_THROW(Engine(Llama().model, *Llama().tokenizer, bad), Error);
+}
+
+// Completion order of requests queued behind a running one, with one sequence at a time.
+std::vector<std::string> AdmissionOrder(Engine& engine) {
+  std::mutex mutex;
+  std::vector<std::string> order;
+  auto record = [&](const std::string& id) {
+    return [&, id](Event&& e) {
+      if (!e.request_done) return;
+      std::lock_guard lock(mutex);
+      order.push_back(id);
+    };
+  };
+  Request blocker;
+  blocker.prompt = Prompt(8, 14);
+  blocker.params.max_tokens = 40;
+  blocker.params.ignore_eos = true;
+  RequestStream first;
+  engine.Submit(blocker, first.Sink());
+  EXPECT_TRUE(first.Next().has_value());  // running now; the others queue behind it
+  Request q = blocker;
+  q.params.max_tokens = 2;
+  q.priority = 0;
+  q.request_id = "low-early";
+  engine.Submit(q, record("low-early"));
+  q.request_id = "low-late";
+  engine.Submit(q, record("low-late"));
+  q.priority = 5;
+  q.request_id = "high";
+  engine.Submit(q, record("high"));
+  while (first.Next()) {
+  }
+  engine.Shutdown(std::chrono::seconds(30));
+  return order;
+}
+
+TEST(Engine, AdmitsByPriorityThenArrival) {
+  EngineOptions o = SmallOptions();
+  o.max_sequences = 1;
+  Engine engine(Llama().model, *Llama().tokenizer, o);
+  EXPECT_EQ(AdmissionOrder(engine), (std::vector<std::string>{"high", "low-early", "low-late"}));
+}
+
+TEST(Engine, AdmissionPolicyIsPluggable) {
+  // Last come, first served, ignoring priority.
+  struct Newest final : AdmissionPolicy {
+    bool Before(const AdmissionInfo& a, const AdmissionInfo& b) const override {
+      return a.arrival > b.arrival;
+    }
+  };
+  EngineOptions o = SmallOptions();
+  o.max_sequences = 1;
+  o.admission_policy = std::make_shared<Newest>();
+  Engine engine(Llama().model, *Llama().tokenizer, o);
+  EXPECT_EQ(AdmissionOrder(engine), (std::vector<std::string>{"high", "low-late", "low-early"}));
 }
 
 TEST(Engine, StreamsTheDecodedTextAndStopsAtMaxTokens) {

@@ -149,7 +149,7 @@ class EngineImpl {
   model::KvCache cache_;
   model::ForwardWorkspace workspace_;
   KvBlockManager blocks_;
-  FcfsPriorityPolicy policy_;
+  std::shared_ptr<AdmissionPolicy> policy_;
   Scheduler scheduler_;
   std::vector<bool> end_of_generation_;
   int vocab_size_;
@@ -194,9 +194,11 @@ EngineImpl::EngineImpl(const model::Model& model, const tokenizer::Tokenizer& to
       workspace_(model.config(), options_.max_batch_tokens,
                  std::min(options_.max_sequences, options_.max_batch_tokens)),
       blocks_(cache_.num_blocks(), options_.block_size, options_.model_id, options_.prefix_caching),
+      policy_(options_.admission_policy ? options_.admission_policy
+                                        : std::make_shared<FcfsPriorityPolicy>()),
       scheduler_(
           {.max_sequences = options_.max_sequences, .max_batch_tokens = options_.max_batch_tokens},
-          blocks_, policy_),
+          blocks_, *policy_),
       vocab_size_(model.config().vocab_size) {
   end_of_generation_.assign(vocab_size_, false);
   for (tokenizer::TokenId id : tokenizer.vocab().special.end_of_generation) {
@@ -382,8 +384,9 @@ void EngineImpl::Step() {
     c->embedding_sum.clear();
   }
   if (plan.empty()) {
-    if (scheduler_.num_running() == 0 && scheduler_.num_waiting() > 0) {
-      // Nothing runs and the head of the queue still cannot start: it never will.
+    if (plan.preempted.empty() && scheduler_.num_running() == 0 && scheduler_.num_waiting() > 0) {
+      // Nothing runs, nothing was just preempted, and the head of the queue still cannot start
+      // in an idle pool: it never will (Submit's checks should make this unreachable).
       auto* c = static_cast<ChoiceState*>(scheduler_.waiting().front());
       CancelRequest(c->request, FinishReason::kError,
                     "the request does not fit in the KV cache pool");
