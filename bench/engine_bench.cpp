@@ -128,9 +128,9 @@ int main(int argc, char** argv) {
   const int p_max = argc > 5 ? std::atoi(argv[5]) : 128;
   const int generate = argc > 6 ? std::atoi(argv[6]) : 32;
   try {
-    const std::string path = model_arg == kiln::model::kDemoModelName
-                                 ? kiln::model::EnsureDemoModel("bench-models")
-                                 : model_arg;
+    const std::string path = std::filesystem::is_regular_file(model_arg)
+                                 ? model_arg
+                                 : kiln::model::EnsureDemoModel(model_arg);
     const kiln::model::Model model = kiln::model::Model::Load(path);
     const auto tok = kiln::tokenizer::Tokenizer::FromGguf(model.file());
     const int vocab = model.config().vocab_size;

@@ -395,7 +395,10 @@ TEST(Engine, StatsCountTokensStepsAndTheHistogram) {
 }
 
 TEST(Engine, ShutdownFinishesWithinGraceThenCancelsAndRejects) {
-  Engine engine(Llama().model, *Llama().tokenizer, SmallOptions());
+  EngineOptions o = SmallOptions();
+  o.context_size = 4096;  // the endless request needs far longer than the grace to fill it
+  o.max_sequences = 2;
+  Engine engine(Llama().model, *Llama().tokenizer, o);
   Request shortq;
   shortq.prompt = Prompt(8, 10);
   shortq.params.max_tokens = 3;
@@ -406,8 +409,8 @@ TEST(Engine, ShutdownFinishesWithinGraceThenCancelsAndRejects) {
   RequestStream a, b;
   engine.Submit(shortq, a.Sink());
   engine.Submit(endless, b.Sink());
-  // The endless one runs until the grace ends and is then cancelled.
-  engine.Shutdown(300ms);
+  // The short one finishes within the grace; the endless one is cancelled when it ends.
+  engine.Shutdown(2000ms);
   const testing::RequestResult ra = testing::Collect(a, 1);
   const testing::RequestResult rb = testing::Collect(b, 1);
   EXPECT_EQ(ra.choices[0].finish, FinishReason::kLength);
