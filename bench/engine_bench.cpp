@@ -112,6 +112,26 @@ double RunAll(Engine& engine, std::vector<Request> requests, Latencies& lat, lon
   return Since(start);
 }
 
+// model_bench's synthesized models carry no vocabulary: give them a plain one of the right size
+// (byte tokens, then placeholder pieces), enough to stream text.
+std::unique_ptr<kiln::tokenizer::Tokenizer> TokenizerFor(const kiln::model::Model& model) {
+  if (model.file().Has("tokenizer.ggml.model")) {
+    return kiln::tokenizer::Tokenizer::FromGguf(model.file());
+  }
+  kiln::tokenizer::Vocab v;
+  v.kind = kiln::tokenizer::TokenizerKind::kSentencePiece;
+  v.model = "llama";
+  for (int i = 0; i < model.config().vocab_size; ++i) {
+    const bool byte = i < 256;
+    v.pieces.push_back(byte ? fmt::format("<0x{:02X}>", i) : fmt::format("\xe2\x96\x81t{}", i));
+    v.types.push_back(byte ? kiln::tokenizer::TokenType::kByte
+                           : kiln::tokenizer::TokenType::kNormal);
+    v.scores.push_back(0.0f);
+    v.piece_to_id.emplace(v.pieces.back(), i);
+  }
+  return kiln::tokenizer::Tokenizer::Create(std::move(v));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,7 +152,7 @@ int main(int argc, char** argv) {
                                  ? model_arg
                                  : kiln::model::EnsureDemoModel(model_arg);
     const kiln::model::Model model = kiln::model::Model::Load(path);
-    const auto tok = kiln::tokenizer::Tokenizer::FromGguf(model.file());
+    const auto tok = TokenizerFor(model);
     const int vocab = model.config().vocab_size;
     fmt::print("model {} ({} layers, {} wide), {} threads, prompts {}..{}, {} generated each\n",
                path, model.config().block_count, model.config().embedding_length, threads, p_min,
