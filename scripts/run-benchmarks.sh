@@ -9,6 +9,7 @@ for bin in "$build"/bench/*_bench; do
   echo "== $(basename "$bin")"
   case "$(basename "$bin")" in
     model_bench) "$bin" "$build/bench-models" || status=1 ;;
+    engine_bench) "$bin" "$build/bench-models" || status=1 ;;
     *) "$bin" || status=1 ;;
   esac
 done

@@ -195,6 +195,90 @@ TEST_F(BatchTest, SequencesCanShareAPrefixBlock) {
   }
 }
 
+TEST_F(BatchTest, HiddenStatesWithoutLogitsEqualTheOutputHiddenStates) {
+  const std::vector<int> tokens = RandomTokens(12, model_->config().vocab_size, 31);
+  const int embd = model_->config().embedding_length;
+  kernels::ThreadPool pool(2);
+  ForwardWorkspace ws(model_->config(), 12, 12);
+  std::vector<std::vector<float>> expected;
+  {
+    KvCache cache(model_->config(), {.num_blocks = 3, .block_size = 8});
+    BatchBuilder b;
+    const int seq = b.AddSequence({0, 1});
+    for (int p = 0; p < 12; ++p) b.AddToken(tokens[p], p, seq, true);
+    const ForwardResult r = model_->Forward(b.View(), cache, ws, pool);
+    for (int o = 0; o < 12; ++o) expected.emplace_back(r.Hidden(o).begin(), r.Hidden(o).end());
+  }
+  KvCache cache(model_->config(), {.num_blocks = 3, .block_size = 8});
+  BatchBuilder b;
+  const int seq = b.AddSequence({2, 0});
+  for (int p = 0; p < 12; ++p) b.AddToken(tokens[p], p, seq, p == 11);
+  std::vector<std::uint8_t> hidden(12, 1);
+  hidden[4] = 0;
+  ForwardBatch batch = b.View();
+  batch.want_hidden = hidden;
+  const ForwardResult r = model_->Forward(batch, cache, ws, pool);
+  EXPECT_EQ(r.n_outputs, 1);  // logits only where asked
+  ASSERT_EQ(r.token_hidden.size(), 12u * embd);
+  for (int t = 0; t < 12; ++t) {
+    if (!hidden[t]) continue;
+    const std::span<const float> h = r.TokenHidden(t);
+    EXPECT_TRUE(std::equal(h.begin(), h.end(), expected[t].begin())) << t;
+  }
+  std::vector<std::uint8_t> wrong(5, 1);
+  batch.want_hidden = wrong;
+  EXPECT_THROW(model_->Forward(batch, cache, ws, pool), Error);
+}
+
+// Continuous batching relies on this: a token's logits are bit-for-bit the same whatever else
+// shares its forward call and however its prompt was cut into chunks.
+TEST_F(BatchTest, PerTokenResultsDoNotDependOnBatchCompositionOrChunking) {
+  const int vocab = model_->config().vocab_size;
+  const std::vector<int> a = RandomTokens(21, vocab, 41);
+  const std::vector<int> other = RandomTokens(30, vocab, 42);
+  kernels::ThreadPool pool(2);
+  ForwardWorkspace ws(model_->config(), 64, 8);
+
+  // Alone: the whole prompt in one call, then one decode step.
+  std::vector<float> alone_prefill, alone_decode;
+  {
+    KvCache cache(model_->config(), {.num_blocks = 8, .block_size = 8});
+    BatchBuilder b;
+    const int s = b.AddSequence({0, 1, 2});
+    for (int p = 0; p < 20; ++p) b.AddToken(a[p], p, s, p == 19);
+    ForwardResult r = model_->Forward(b.View(), cache, ws, pool);
+    alone_prefill.assign(r.Logits(0).begin(), r.Logits(0).end());
+    b.Clear();
+    b.AddSequence({0, 1, 2});
+    b.AddToken(a[20], 20, 0, true);
+    r = model_->Forward(b.View(), cache, ws, pool);
+    alone_decode.assign(r.Logits(0).begin(), r.Logits(0).end());
+  }
+  // Batched: chunks of 7, 7 and 6 next to another sequence's tokens, then a decode step in a
+  // batch with 30 prompt tokens of the other sequence.
+  KvCache cache(model_->config(), {.num_blocks = 16, .block_size = 8});
+  BatchBuilder b;
+  ForwardResult r;
+  for (int start = 0; start < 20; start += 7) {
+    b.Clear();
+    const int so = b.AddSequence({8, 9, 10, 11});
+    const int s = b.AddSequence({5, 3, 6});
+    for (int i = 0; i < 3; ++i) b.AddToken(other[start / 7 * 3 + i], start / 7 * 3 + i, so, true);
+    const int end = std::min(start + 7, 20);
+    for (int p = start; p < end; ++p) b.AddToken(a[p], p, s, p == 19);
+    r = model_->Forward(b.View(), cache, ws, pool);
+  }
+  ASSERT_EQ(r.n_outputs, 4);
+  EXPECT_TRUE(std::equal(alone_prefill.begin(), alone_prefill.end(), r.Logits(3).begin()));
+  b.Clear();
+  const int s = b.AddSequence({5, 3, 6});
+  const int so = b.AddSequence({12, 13, 14, 15});
+  b.AddToken(a[20], 20, s, true);
+  for (int p = 0; p < 30; ++p) b.AddToken(other[p], p, so, p % 10 == 0);
+  r = model_->Forward(b.View(), cache, ws, pool);
+  EXPECT_TRUE(std::equal(alone_decode.begin(), alone_decode.end(), r.Logits(0).begin()));
+}
+
 std::string ForwardError(const Model& model, ForwardBatch batch, KvCache& cache,
                          ForwardWorkspace& ws, kernels::ThreadPool& pool) {
   try {

@@ -33,6 +33,8 @@ class Tokenizer;
 
 namespace kiln::engine {
 
+class AdmissionPolicy;  // admission_policy.h
+
 struct EngineOptions {
   // Most sequences decoding at once (`--parallel`); a request with n choices counts n.
   int max_sequences = 8;
@@ -49,6 +51,9 @@ struct EngineOptions {
   bool prefix_caching = true;
   // Identifies the model in prefix-cache hashes and logs (the served model id).
   std::string model_id;
+  // Added: the order in which waiting requests are admitted (and, reversed, preempted); called
+  // on the engine thread only. Null = first-come-first-served by priority (FcfsPriorityPolicy).
+  std::shared_ptr<AdmissionPolicy> admission_policy;
 };
 
 enum class FinishReason {
