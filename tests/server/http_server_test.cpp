@@ -9,6 +9,7 @@
 
 #include "kiln/base/error.h"
 #include "kiln/base/log.h"
+#include "kiln/server/metrics.h"
 #include "server/server_fixture.h"
 
 namespace kiln::server::testing {
@@ -285,7 +286,7 @@ TEST(HttpServerTest, MalformedRequestsGet400AndServerKeepsServing) {
   }
   TestClient version = server.Connect();
   version.SendRaw("GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n");
-  ExpectOpenAiError(version.ReadResponse(), 505);
+  ExpectOpenAiError(version.ReadResponse(), 400);
 
   // An unknown but well-formed method is a 405 on a known path.
   EXPECT_EQ(server.Connect().Request("BREW", "/v1/models").status, 405);
@@ -369,6 +370,37 @@ TEST(HttpServerTest, AccessLogHasRequestButNoSecrets) {
   EXPECT_NE(log.find("ms="), std::string::npos);
   EXPECT_EQ(log.find("sk-secret"), std::string::npos);
   EXPECT_EQ(log.find("hidden"), std::string::npos);
+}
+
+TEST(HttpServerTest, RecordsRequestMetrics) {
+  MetricsRegistry registry;
+  auto options = TestOptions();
+  options.metrics = &registry;
+  RunningServer server(EchoRouter(), options);
+  TestClient client = server.Connect();
+  EXPECT_EQ(client.Request("GET", "/v1/models").status, 200);
+  EXPECT_EQ(client.Request("GET", "/v1/models").status, 200);
+  EXPECT_EQ(client.Request("GET", "/nope").status, 404);
+  EXPECT_EQ(client.Request("BREW", "/v1/models").status, 405);
+  EXPECT_EQ(client.Request("GET", "/v1/models/a").status, 200);
+  const std::string expected[] = {
+      "kiln_http_requests_total{method=\"GET\",route=\"/v1/models\",status=\"200\"} 2\n",
+      "kiln_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1\n",
+      "kiln_http_requests_total{method=\"other\",route=\"/v1/models\",status=\"405\"} 1\n",
+      "kiln_http_requests_total{method=\"GET\",route=\"/v1/models/{id...}\",status=\"200\"} 1\n",
+      "kiln_http_request_duration_seconds_count{route=\"/v1/models\"} 3\n",
+      "kiln_http_open_connections 1\n",
+  };
+  std::string text;
+  // Metrics are recorded once a response's last byte is written, just after the client has it.
+  for (int i = 0; i < 100; ++i) {
+    text = registry.Render();
+    bool all = true;
+    for (const auto& e : expected) all = all && text.find(e) != std::string::npos;
+    if (all) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  for (const auto& e : expected) EXPECT_NE(text.find(e), std::string::npos) << e << text;
 }
 
 TEST(HttpServerTest, StartFailsClearlyWhenPortIsTaken) {

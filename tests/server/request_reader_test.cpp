@@ -84,7 +84,9 @@ TEST(RequestReaderTest, LimitsAndMalformedInputMapToStatuses) {
     EXPECT_FALSE(r.error.empty());
   }
   RequestReader reader({1024, 1024});
-  EXPECT_EQ(reader.Feed("GET / HTTP/1.2\r\n\r\n").http_status, 505);
+  auto version = reader.Feed("GET / HTTP/1.2\r\n\r\n");
+  EXPECT_EQ(version.http_status, 400);
+  EXPECT_NE(version.error.find("HTTP version"), std::string::npos);
   reader.Reset();
   EXPECT_EQ(reader.Feed("OPTIONS * HTTP/1.1\r\n\r\n").http_status, 400);
 }

@@ -31,6 +31,14 @@ std::string JoinMethods(const std::vector<std::string>& methods, bool with_optio
   return out;
 }
 
+// Label values come from clients; keep the set of series bounded.
+std::string MethodLabel(const std::string& method) {
+  for (std::string_view known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
+    if (method == known) return method;
+  }
+  return "other";
+}
+
 }  // namespace
 
 // ---- ServerContext ----
@@ -373,7 +381,7 @@ void Connection::FinishExchange(bool completed) {
   }
   if (context_.requests_total != nullptr) {
     std::string route = route_.empty() ? "unmatched" : route_;
-    context_.requests_total->Labels({method_, route, std::to_string(status)}).Inc();
+    context_.requests_total->Labels({MethodLabel(method_), route, std::to_string(status)}).Inc();
     context_.request_duration->Labels({route}).Observe(seconds);
   }
   bool keep_alive =

@@ -67,15 +67,19 @@ class HttpServer::Impl {
   }
 
   void Stop(std::chrono::milliseconds grace) {
+    {
+      // Checked before waiting for another Stop: an I/O thread blocked here would deadlock it.
+      std::lock_guard lock(state_mutex_);
+      if (std::find(thread_ids_.begin(), thread_ids_.end(), std::this_thread::get_id()) !=
+          thread_ids_.end()) {
+        Fail("HttpServer::Stop cannot run on one of the server's own I/O threads");
+      }
+    }
     std::unique_lock stop_lock(stop_mutex_);  // one Stop at a time; later ones find it done
     std::function<void()> hook;
     {
       std::lock_guard lock(state_mutex_);
       if (stopped_) return;
-      if (std::find(thread_ids_.begin(), thread_ids_.end(), std::this_thread::get_id()) !=
-          thread_ids_.end()) {
-        Fail("HttpServer::Stop cannot run on one of the server's own I/O threads");
-      }
       hook = hook_;
       if (!started_) {
         MarkStoppedLocked();
@@ -104,7 +108,7 @@ class HttpServer::Impl {
     for (std::thread& t : threads_) t.join();
     {
       // From now on exchanges held elsewhere no longer touch connections or the I/O context.
-      std::lock_guard gate_lock(context_.gate->mutex);
+      std::unique_lock gate_lock(context_.gate->mutex);
       context_.gate->closed = true;
     }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -57,6 +57,11 @@ RequestReader::Result RequestReader::Feed(std::string_view data) {
         result.http_status = 413;
         result.error =
             "Request body too large (limit " + std::to_string(limits_.max_body_bytes) + " bytes)";
+      } else if (ec == http::error::bad_version) {
+        // Beast accepts only HTTP/1.0 and HTTP/1.1 and cannot tell "HTTP/2.0" from garbage.
+        result.http_status = 400;
+        result.error =
+            "Malformed HTTP request: unsupported or malformed HTTP version (use HTTP/1.1)";
       } else {
         result.http_status = 400;
         result.error = "Malformed HTTP request: " + ec.message();
@@ -66,12 +71,6 @@ RequestReader::Result RequestReader::Feed(std::string_view data) {
     if (used == 0) return result;  // no progress without an error: wait for more bytes
   }
   const auto& message = parser.get();
-  if (message.version() != 10 && message.version() != 11) {
-    result.status = Status::kError;
-    result.http_status = 505;
-    result.error = "HTTP version not supported; use HTTP/1.1";
-    return result;
-  }
   if (message.target().empty() || message.target().front() != '/') {
     result.status = Status::kError;
     result.http_status = 400;

@@ -28,7 +28,7 @@ class RequestReader {
   struct Result {
     Status status = Status::kNeedMore;
     std::size_t consumed = 0;  // bytes of the input the parser used; keep the rest
-    int http_status = 0;       // on kError: 400, 413, 431 or 505
+    int http_status = 0;       // on kError: 400, 413 or 431
     std::string error;         // on kError: what was wrong, for the client
   };
   // Parses as much of `data` as it can. Unconsumed bytes (an incomplete header, or the start of

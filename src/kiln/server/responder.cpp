@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <shared_mutex>
+
 #include "kiln/base/error.h"
 #include "kiln/base/log.h"
 #include "kiln/server/detail/exchange.h"
@@ -117,6 +119,7 @@ std::string Exchange::Head(int status, std::string_view content_type,
 
 bool Exchange::Send(int status, std::string_view content_type, std::string_view body,
                     const std::vector<HttpHeader>& extra) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kAwaiting) return false;
@@ -129,13 +132,15 @@ bool Exchange::Send(int status, std::string_view content_type, std::string_view 
     state_ = State::kFinal;
     AppendLocked(head);
     AppendLocked(body);
+    wake = NeedsWakeLocked();
   }
-  Notify();
+  if (wake) Notify();
   return true;
 }
 
 bool Exchange::StartStream(int status, std::string_view content_type,
                            const std::vector<HttpHeader>& extra) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kAwaiting) return false;
@@ -146,14 +151,19 @@ bool Exchange::StartStream(int status, std::string_view content_type,
     status_ = status;
     state_ = State::kStreaming;
     AppendLocked(head);
+    wake = NeedsWakeLocked();
   }
-  Notify();
+  if (wake) Notify();
   return true;
 }
 
-bool Exchange::AppendLocked(std::string_view bytes) {
+void Exchange::AppendLocked(std::string_view bytes) {
   pending_.append(bytes);
   unsent_bytes_ += bytes.size();
+}
+
+bool Exchange::NeedsWakeLocked() {
+  // One wake-up per batch: the connection takes everything queued when it runs.
   bool wake = !wake_pending_;
   wake_pending_ = true;
   return wake;
@@ -161,13 +171,15 @@ bool Exchange::AppendLocked(std::string_view bytes) {
 
 bool Exchange::Write(std::string_view chunk) {
   if (chunk.empty()) return StreamOpen();  // an empty chunk would end a chunked body
+  bool wake = false;
+  bool open = true;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kStreaming) return false;
     if (unsent_bytes_ + chunk.size() > config_.max_queue_bytes) {
       // The client reads too slowly: fail the stream rather than buffer without bound.
       state_ = State::kAborted;
-      wake_pending_ = true;
+      open = false;
     } else {
       if (chunked_) {
         AppendLocked(fmt::format("{:x}\r\n", chunk.size()));
@@ -178,10 +190,10 @@ bool Exchange::Write(std::string_view chunk) {
       }
       body_bytes_ += chunk.size();
     }
+    wake = NeedsWakeLocked();
   }
-  Notify();
-  std::lock_guard lock(mutex_);
-  return state_ == State::kStreaming;
+  if (wake) Notify();
+  return open;
 }
 
 bool Exchange::WriteEvent(std::string_view data) {
@@ -201,33 +213,32 @@ bool Exchange::WriteEvent(std::string_view data) {
 }
 
 void Exchange::CloseStream() {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kStreaming) return;
     state_ = State::kFinal;
-    if (chunked_) {
-      AppendLocked("0\r\n\r\n");
-    } else {
-      wake_pending_ = true;
-    }
+    if (chunked_) AppendLocked("0\r\n\r\n");
+    wake = NeedsWakeLocked();
   }
-  Notify();
+  if (wake) Notify();
 }
 
 void Exchange::Abort() {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kAwaiting && state_ != State::kStreaming) return;
     state_ = State::kAborted;
-    wake_pending_ = true;
+    wake = NeedsWakeLocked();
   }
-  Notify();
+  if (wake) Notify();
 }
 
 void Exchange::Notify() {
   // The gate keeps the server's I/O context alive while we post to it. The sink is released
   // under the gate too, so a connection is never destroyed after its I/O context.
-  std::lock_guard gate_lock(gate_->mutex);
+  std::shared_lock gate_lock(gate_->mutex);
   if (gate_->closed) return;
   if (auto sink = sink_.lock()) sink->Wake();
 }

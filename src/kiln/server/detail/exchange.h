@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,7 @@ class ExchangeSink {
 // Shared by a server and every exchange: once `closed` (the server is being destroyed) exchanges
 // stop touching connections, whose I/O context may be gone. `stopping` turns keep-alive off.
 struct ServerGate {
-  std::mutex mutex;
+  std::shared_mutex mutex;  // shared by notifiers, exclusive to close
   bool closed = false;
   std::atomic<bool> stopping{false};
 };
@@ -75,7 +76,8 @@ class Exchange {
   enum class State { kAwaiting, kStreaming, kFinal, kAborted, kGone };
   std::string Head(int status, std::string_view content_type, const std::vector<HttpHeader>& extra,
                    const std::string* length) const;
-  bool AppendLocked(std::string_view bytes);
+  void AppendLocked(std::string_view bytes);
+  bool NeedsWakeLocked();
   void Notify();
 
   const std::shared_ptr<ServerGate> gate_;
