@@ -1,6 +1,7 @@
-// kiln run [MODEL] -p PROMPT: loads a model, prefills the prompt in one batched forward pass and
-// streams a sampled continuation to stdout, with prompt and generation speeds on stderr. With
-// --json, one JSON line per generated token (id, text, log-probabilities) instead of the text.
+// kiln run [MODEL] -p PROMPT: loads a model, serves the prompt through the engine (the same path
+// as the HTTP server, with one sequence) and streams the sampled continuation to stdout, with
+// prompt and generation speeds on stderr. With --json, one JSON line per generated token (id,
+// text, log-probabilities) instead of the text.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,12 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "commands.h"
 #include "kiln/base/error.h"
-#include "kiln/engine/generator.h"
+#include "kiln/engine/engine.h"
 #include "kiln/engine/logprobs.h"
 #include "kiln/engine/sampler.h"
 #include "kiln/engine/sampling_params.h"
@@ -74,13 +74,6 @@ std::vector<std::int32_t> ParseIds(const std::string& text, int vocab_size) {
   return ids;
 }
 
-bool IsEndOfGeneration(const tokenizer::Vocab& vocab, std::int32_t id) {
-  for (tokenizer::TokenId end : vocab.special.end_of_generation) {
-    if (end == id) return true;
-  }
-  return false;
-}
-
 nlohmann::json TokenJson(std::int32_t id, const std::string& text,
                          const engine::TokenLogprobs* logprobs) {
   nlohmann::json line = {{"id", id}, {"text", text}};
@@ -106,70 +99,72 @@ void Run(const RunOptions& o) {
   const std::string path = ResolveModelPath(o.model);
   const model::Model model = model::Model::Load(path);
   const std::unique_ptr<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::FromGguf(model.file());
-  const tokenizer::Vocab& vocab = tok->vocab();
   const int vocab_size = model.config().vocab_size;
 
-  const std::vector<std::int32_t> prompt =
-      o.prompt ? tok->Encode(*o.prompt) : ParseIds(*o.prompt_ids, vocab_size);
-  if (prompt.empty()) Fail("the prompt is empty: nothing to continue from");
+  engine::Request request;
+  request.prompt = o.prompt ? tok->Encode(*o.prompt) : ParseIds(*o.prompt_ids, vocab_size);
+  if (request.prompt.empty()) Fail("the prompt is empty: nothing to continue from");
+  const int prompt_size = static_cast<int>(request.prompt.size());
 
-  engine::SamplingParams params;
+  engine::SamplingParams& params = request.params;
   params.temperature = o.temperature;
   params.top_k = o.top_k;
   params.top_p = o.top_p;
   params.min_p = o.min_p;
   params.seed = o.seed;
+  params.ignore_eos = o.ignore_eos;
+  params.logprobs = o.json && o.logprobs > 0;
+  params.top_logprobs = params.logprobs ? o.logprobs : 0;
   params.Validate(vocab_size);
-  engine::Sampler sampler(params, vocab_size, engine::ResolveSeed(params));
+  params.seed = engine::ResolveSeed(params);  // resolved here so that it can be printed
 
-  const int threads = o.threads > 0
-                          ? o.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  kernels::ThreadPool pool(threads);
-  engine::GeneratorOptions gen_options;
-  gen_options.context_size = o.context_size;
-  gen_options.max_batch_tokens = std::max<int>(512, static_cast<int>(prompt.size()));
-  engine::Generator generator(model, gen_options, pool);
-  const int limit =
-      o.max_tokens < 0 ? generator.context_size() - static_cast<int>(prompt.size()) : o.max_tokens;
-
-  tokenizer::IncrementalDecoder decoder(*tok);
-  engine::LogprobCalculator logprob_calculator;
-  engine::TokenLogprobs logprobs;
+  // One sequence: the engine's pool holds exactly its context.
+  engine::EngineOptions options;
+  options.max_sequences = 1;
+  options.context_size = o.context_size;
+  options.threads = o.threads;
+  options.model_id = path;
+  engine::Engine engine(model, *tok, options);
+  const int context = engine.options().context_size;
+  // -n beyond the context stops at the context's end, as -1 does.
+  if (o.max_tokens >= 0 && prompt_size + o.max_tokens <= context) params.max_tokens = o.max_tokens;
 
   const Clock::time_point start = Clock::now();
-  std::span<const float> logits = generator.Feed(prompt);
-  const Clock::time_point prefilled = Clock::now();
+  engine::RequestStream stream;
+  engine.Submit(std::move(request), stream.Sink());
 
+  std::optional<Clock::time_point> first_token;
   int generated = 0;
-  while (generated < limit) {
-    const std::int32_t id = sampler.Sample(logits);
-    ++generated;
-    const bool end = !o.ignore_eos && IsEndOfGeneration(vocab, id);
+  while (std::optional<engine::Event> event = stream.Next()) {
+    if (!event->error.empty()) Fail("generation failed: {}", event->error);
+    if (!event->tokens.empty() && !first_token) first_token = Clock::now();
+    generated += static_cast<int>(event->tokens.size());
     if (o.json) {
-      if (o.logprobs > 0) logprob_calculator.Compute(logits, id, o.logprobs, logprobs);
-      const std::string text = end ? std::string() : decoder.Push(id);
-      fmt::print("{}\n", TokenJson(id, text, o.logprobs > 0 ? &logprobs : nullptr)
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    } else if (!end) {
-      fmt::print("{}", decoder.Push(id));
+      for (std::size_t i = 0; i < event->tokens.size(); ++i) {
+        // One line per token; an event carries the text of its tokens on its last one.
+        const std::string text = i + 1 == event->tokens.size() ? event->text : std::string();
+        fmt::print("{}\n", TokenJson(event->tokens[i], text,
+                                     event->logprobs.empty() ? nullptr : &event->logprobs[i])
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+    } else {
+      fmt::print("{}", event->text);
     }
     std::fflush(stdout);
-    if (end || generated == limit) break;
-    if (generator.position() >= generator.context_size()) break;
-    logits = generator.Feed(std::span<const std::int32_t>(&id, 1));
   }
   const Clock::time_point done = Clock::now();
-  if (!o.json) fmt::print("{}\n", decoder.Flush());
+  if (!o.json) fmt::print("\n");
   std::fflush(stdout);
 
+  const Clock::time_point prefilled = first_token.value_or(done);
   const double prefill_s = Seconds(prefilled - start);
   const double decode_s = Seconds(done - prefilled);
+  const int decoded = std::max(generated - 1, 0);  // the first token came with the prefill
   fmt::print(stderr,
              "kiln: prompt {} tokens in {:.3f} s ({:.1f} tok/s), generated {} tokens in {:.3f} s "
              "({:.1f} tok/s), {} threads, seed {}\n",
-             prompt.size(), prefill_s, prompt.size() / std::max(prefill_s, 1e-9), generated,
-             decode_s, generated / std::max(decode_s, 1e-9), threads, sampler.seed());
+             prompt_size, prefill_s, prompt_size / std::max(prefill_s, 1e-9), generated, decode_s,
+             decoded / std::max(decode_s, 1e-9), engine.options().threads, *params.seed);
 }
 
 }  // namespace

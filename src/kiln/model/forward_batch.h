@@ -20,6 +20,10 @@ struct ForwardBatch {
   std::span<const std::span<const std::int32_t>> block_tables;
   // Per token: nonzero when its logits are wanted (a prefill needs only its last token's).
   std::span<const std::uint8_t> want_logits;
+  // Optional, per token (empty = none): nonzero when its final hidden state (after the output
+  // norm) is wanted without logits — embeddings pool these over a whole prompt, and computing
+  // vocabulary logits for every prompt token would cost far more than the pass itself.
+  std::span<const std::uint8_t> want_hidden = {};
 };
 
 // An owning ForwardBatch, for callers that assemble one token at a time (tests, simple loops).
@@ -64,9 +68,16 @@ struct ForwardResult {
   int embedding_length = 0;
   std::span<const float> logits;  // [n_outputs][vocab_size], in batch order of want_logits
   std::span<const float> hidden;  // [n_outputs][embedding_length], after the final norm
+  // [batch tokens][embedding_length], after the final norm; rows are meaningful only for the
+  // tokens marked in ForwardBatch::want_hidden (empty when none was).
+  std::span<const float> token_hidden;
 
   std::span<const float> Logits(int output) const {
     return logits.subspan(static_cast<std::size_t>(output) * vocab_size, vocab_size);
+  }
+  std::span<const float> TokenHidden(int token) const {
+    return token_hidden.subspan(static_cast<std::size_t>(token) * embedding_length,
+                                embedding_length);
   }
   std::span<const float> Hidden(int output) const {
     return hidden.subspan(static_cast<std::size_t>(output) * embedding_length, embedding_length);

@@ -23,6 +23,9 @@ void Model::EmbedToken(int token, float* out) const {
 void Model::CheckBatch(const ForwardBatch& b, const KvCache& cache,
                        const ForwardWorkspace& ws) const {
   const std::size_t n = b.tokens.size();
+  if (!b.want_hidden.empty() && b.want_hidden.size() != n) {
+    Fail("forward batch: {} tokens but {} hidden-state flags", n, b.want_hidden.size());
+  }
   if (b.positions.size() != n || b.sequences.size() != n || b.want_logits.size() != n) {
     Fail("forward batch: {} tokens but {} positions, {} sequence ids and {} logits flags", n,
          b.positions.size(), b.sequences.size(), b.want_logits.size());

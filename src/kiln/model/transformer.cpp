@@ -74,6 +74,19 @@ ForwardResult Model::Forward(const ForwardBatch& batch, KvCache& cache, ForwardW
     FeedForwardBlock(layer, n, ws, pool);
   }
 
+  // Hidden states without logits (embeddings): the final norm into `normed`, free by now.
+  bool any_hidden = false;
+  for (std::uint8_t w : batch.want_hidden) any_hidden = any_hidden || w != 0;
+  if (any_hidden) {
+    pool.ParallelFor(n, kTokenGrain, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t t = begin; t < end; ++t) {
+        if (!batch.want_hidden[t]) continue;
+        kernels::RmsNorm(Row(ws.residual, t, embd), weights_.output_norm.data(), embd,
+                         config_.rms_epsilon, Row(ws.normed, t, embd));
+      }
+    });
+  }
+
   // Only the tokens that want logits go through the final norm and the output matrix.
   int outputs = 0;
   for (int t = 0; t < n; ++t) {
@@ -91,6 +104,7 @@ ForwardResult Model::Forward(const ForwardBatch& batch, KvCache& cache, ForwardW
   result.embedding_length = embd;
   result.logits = {ws.logits.data(), static_cast<std::size_t>(outputs) * config_.vocab_size};
   result.hidden = {ws.hidden.data(), static_cast<std::size_t>(outputs) * embd};
+  if (any_hidden) result.token_hidden = {ws.normed.data(), static_cast<std::size_t>(n) * embd};
   return result;
 }
 
