@@ -11,8 +11,9 @@ void RegisterTokenizeCommands(CLI::App& app);   // kiln tokenize, kiln detokeniz
 void RegisterRunCommand(CLI::App& app);         // kiln run
 void RegisterQuantizeCommand(CLI::App& app);    // kiln quantize
 void RegisterPerplexityCommand(CLI::App& app);  // kiln perplexity
-void RegisterModelCommands(CLI::App& app);     // kiln model info
-void RegisterTokenizeCommands(CLI::App& app);  // kiln tokenize, kiln detokenize
-void RegisterTemplateCommands(CLI::App& app);  // kiln template render
+void RegisterModelCommands(CLI::App& app);      // kiln model info
+void RegisterTokenizeCommands(CLI::App& app);   // kiln tokenize, kiln detokenize
+void RegisterTemplateCommands(CLI::App& app);   // kiln template render
+void RegisterServeCommand(CLI::App& app);       // kiln serve
 
 }  // namespace kiln::cli

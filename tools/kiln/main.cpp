@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterQuantizeCommand(app);
   kiln::cli::RegisterPerplexityCommand(app);
   kiln::cli::RegisterTemplateCommands(app);
+  kiln::cli::RegisterServeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
