@@ -74,9 +74,15 @@ TEST(RequestReaderTest, LimitsAndMalformedInputMapToStatuses) {
     auto r = reader.Feed("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
     EXPECT_EQ(r.http_status, 413);
   }
-  for (std::string bad : {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-                          "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "G@T / HTTP/1.1\r\n\r\n",
-                          "GET / HTTQ/1.1\r\n\r\n", "\x16\x03\x01\x02"}) {
+  for (std::string bad :
+       {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "G@T / HTTP/1.1\r\n\r\n",
+        "GET / HTTQ/1.1\r\n\r\n", "\x16\x03\x01\x02",
+        // Request smuggling shapes: conflicting or unknown body framing.
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"}) {
     RequestReader reader({1024, 1024});
     auto r = reader.Feed(bad);
     EXPECT_EQ(r.status, Status::kError) << bad;
