@@ -30,6 +30,9 @@ class ServeProcess {
     if (pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      // The server's log (one line per request) goes to a file, not the test output.
+      const int log = open(LogPath().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (log >= 0) dup2(log, STDERR_FILENO);
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
@@ -54,6 +57,7 @@ class ServeProcess {
   }
 
   int port() const { return port_; }
+  static std::string LogPath() { return ::testing::TempDir() + "/kiln-e2e-serve.log"; }
 
   // SIGTERM, then the exit status (-1 when it had to be killed after `timeout`).
   int Terminate(std::chrono::seconds timeout) {
@@ -85,7 +89,8 @@ class ServeProcess {
       std::smatch match;
       if (std::regex_search(seen, match, line)) return std::stoi(match[1]);
     }
-    ADD_FAILURE() << "kiln serve did not report its port; stdout: " << seen;
+    ADD_FAILURE() << "kiln serve did not report its port; stdout: " << seen << "; its log is "
+                  << LogPath();
     return 0;
   }
 
