@@ -6,12 +6,17 @@ JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test sanitize fuzz serve bench format clean
+.PHONY: all deps e2e-deps build test sanitize fuzz serve bench format clean
 
 all: build
 
 deps:
 	bash scripts/install-deps.sh
+
+# The official openai npm package for the end-to-end tests (tests/server/e2e), pinned by its
+# package-lock.json.
+e2e-deps: deps
+	cd tests/server/e2e && npm ci --no-audit --no-fund
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
@@ -19,7 +24,7 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build e2e-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 sanitize: deps
@@ -37,8 +42,9 @@ fuzz: deps
 bench: build
 	bash scripts/run-benchmarks.sh $(BUILD_DIR)
 
+# The OpenAI-compatible server on the built-in demo model (random weights) at 127.0.0.1:8080.
 serve: build
-	$(BUILD_DIR)/tools/kiln/kiln run kiln-demo -p "Once upon a time" -n 64
+	$(BUILD_DIR)/tools/kiln/kiln serve
 
 format:
 	find src tools tests bench fuzz -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -11,12 +11,16 @@ packages=(
   libboost-dev libssl-dev
   libsqlite3-dev libpqxx-dev postgresql
   chromium  # headless: renders the HTML report of `kiln bench serve` in its test
+  nodejs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm runs the end-to-end tests' openai client. Debian packages it apart from nodejs; other
+# nodejs builds (e.g. NodeSource's) ship it inside and conflict with Debian's npm package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"

@@ -60,3 +60,21 @@ TEST(TemplateCli, ReportsTemplateErrorsWithStatusOne) {
 }
 
 }  // namespace
+
+TEST(TemplateCli, RendersTheTemplateOfAModel) {
+  // tiny-llama carries Phi-3's template, which starts with {{ bos_token }}: the model's "<s>".
+  const std::string context_path = ::testing::TempDir() + "/kiln_template_cli_model.json";
+  std::ofstream(context_path)
+      << R"({"messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": true})";
+  const std::string model = std::string(KILN_FIXTURES_DIR) + "/models/tiny-llama-q8_0.gguf";
+  const auto [out, status] = RunCommand(std::string(KILN_BINARY) + " template render '" + model +
+                                        "' --context '" + context_path + "'");
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, "<s><|user|>\nHi<|end|>\n<|assistant|>\n");
+}
+
+TEST(TemplateCli, NeedsExactlyOneOfModelAndTemplate) {
+  const auto [out, status] = RunCommand(std::string(KILN_BINARY) + " template render 2>&1");
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("exactly one"), std::string::npos) << out;
+}

@@ -16,5 +16,6 @@ void RegisterTenantCommands(CLI::App& app);     // kiln tenants create|list|upda
 void RegisterKeyCommands(CLI::App& app);        // kiln keys create|list|revoke|rotate
 void RegisterUsageCommand(CLI::App& app);       // kiln usage
 void RegisterBenchCommands(CLI::App& app);      // kiln bench serve | model | --compare
+void RegisterServeCommand(CLI::App& app);       // kiln serve
 
 }  // namespace kiln::cli

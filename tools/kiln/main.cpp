@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterKeyCommands(app);
   kiln::cli::RegisterUsageCommand(app);
   kiln::cli::RegisterBenchCommands(app);
+  kiln::cli::RegisterServeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,9 +20,9 @@ std::string DataDirectory() {
   return std::string(home) + "/.local/share/kiln";
 }
 
-std::string ResolveModelPath(const std::string& model) {
+std::string ResolveModelPath(const std::string& model, const std::string& data_dir) {
   if (model.empty() || model == model::kDemoModelName) {
-    return model::EnsureDemoModel(DataDirectory());
+    return model::EnsureDemoModel(data_dir.empty() ? DataDirectory() : data_dir);
   }
   if (!std::filesystem::exists(model)) {
     Fail("model file '{}' does not exist (give the path of a .gguf file, or kiln-demo)", model);

@@ -6,7 +6,9 @@
 
 namespace kiln::cli {
 
-std::string ResolveModelPath(const std::string& model);
+// `data_dir` overrides where kiln-demo is cached (default: $KILN_DATA_DIR, else
+// $XDG_DATA_HOME/kiln, else ~/.local/share/kiln).
+std::string ResolveModelPath(const std::string& model, const std::string& data_dir = {});
 
 // Where Kiln keeps its files: $KILN_DATA_DIR, else $XDG_DATA_HOME/kiln, else ~/.local/share/kiln.
 std::string DataDirectory();

@@ -1,5 +1,6 @@
-// kiln template render --template FILE --context FILE.json: renders a chat template with a JSON
-// context and prints the result exactly (no trailing newline added).
+// kiln template render (MODEL | --template FILE) --context FILE.json: renders a chat template (a
+// file, or the one a model serves with: its tokenizer.chat_template, or ChatML when it has none)
+// with a JSON context and prints the result exactly (no trailing newline added).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -12,12 +13,17 @@
 
 #include "commands.h"
 #include "kiln/base/error.h"
+#include "kiln/gguf/gguf_file.h"
+#include "kiln/server/openai/chat_template.h"
 #include "kiln/template/template.h"
+#include "kiln/tokenizer/vocab.h"
+#include "model_path.h"
 
 namespace kiln::cli {
 namespace {
 
 struct RenderFlags {
+  std::string model;  // a GGUF file or kiln-demo: render the template the server would use
   std::string template_path;
   std::string context_path;
   std::string date;  // pins strftime_now(), e.g. 2024-07-26 or 2024-07-26T12:00:00
@@ -54,7 +60,9 @@ std::string ReadFile(const std::string& path) {
 }
 
 void RunRender(const RenderFlags& flags) {
-  const jinja::Template tmpl = jinja::Template::Compile(ReadFile(flags.template_path));
+  if (flags.model.empty() == flags.template_path.empty()) {
+    Fail("give a MODEL or --template FILE, exactly one of them");
+  }
   nlohmann::ordered_json context = nlohmann::ordered_json::object();
   if (!flags.context_path.empty()) {
     const std::string text = ReadFile(flags.context_path);
@@ -66,7 +74,16 @@ void RunRender(const RenderFlags& flags) {
     const std::tm date = ParseDate(flags.date);
     options.clock = [date] { return date; };
   }
-  const std::string output = tmpl.Render(context, options);
+  std::string output;
+  if (!flags.model.empty()) {
+    // The model's template with its BOS/EOS texts, exactly as `kiln serve` renders chats.
+    const std::string path = ResolveModelPath(flags.model);
+    const tokenizer::Vocab vocab = tokenizer::Vocab::FromGguf(gguf::GgufFile::Open(path));
+    const auto chat = server::openai::ChatTemplate::ForVocab(vocab, flags.model);
+    output = chat.RenderContext(std::move(context), options);
+  } else {
+    output = jinja::Template::Compile(ReadFile(flags.template_path)).Render(context, options);
+  }
   std::fwrite(output.data(), 1, output.size(), stdout);
 }
 
@@ -77,8 +94,9 @@ void RegisterTemplateCommands(CLI::App& app) {
   group->require_subcommand(1);
   auto flags = std::make_shared<RenderFlags>();
   CLI::App* render = group->add_subcommand("render", "Render a chat template with a JSON context");
+  render->add_option("model", flags->model,
+                     "GGUF model file (or kiln-demo) whose chat template to render");
   render->add_option("--template", flags->template_path, "Jinja2 template file")
-      ->required()
       ->check(CLI::ExistingFile);
   render
       ->add_option("--context", flags->context_path,
