@@ -112,18 +112,8 @@ void OpenAiService::ChatCompletions(const HttpRequest& request, Responder respon
     CheckAccepting();
     const openai::ChatCompletionRequest parsed = openai::ParseChatCompletionRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
-    openai::PreparedGeneration prepared = openai::PrepareChatCompletion(parsed, model.context());
-    openai::ResponseOptions options;
-    options.kind = openai::ApiKind::kChat;
-    options.header = {ids_.Next("chatcmpl-"), NowSeconds(), model.id(), model.system_fingerprint()};
-    options.requests = static_cast<int>(prepared.requests.size());
-    options.choices_per_request = prepared.choices_per_request;
-    options.logprobs = parsed.options.params.logprobs;
-    options.include_usage = parsed.options.include_usage;
-    options.stop_token_ids = parsed.options.params.stop_token_ids;
-    auto call = std::make_shared<GenerationCall>(model, std::move(options), parsed.options.stream,
-                                                 responder, metrics_, "chat_completions");
-    call->Run(std::move(prepared.requests));
+    StartGeneration(model, openai::PrepareChatCompletion(parsed, model.context()), parsed.options,
+                    openai::ApiKind::kChat, "chatcmpl-", "chat_completions", responder);
   });
 }
 
@@ -132,19 +122,26 @@ void OpenAiService::Completions(const HttpRequest& request, Responder responder)
     CheckAccepting();
     const openai::CompletionRequest parsed = openai::ParseCompletionRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
-    openai::PreparedGeneration prepared = openai::PrepareCompletion(parsed, model.context());
-    openai::ResponseOptions options;
-    options.kind = openai::ApiKind::kCompletion;
-    options.header = {ids_.Next("cmpl-"), NowSeconds(), model.id(), model.system_fingerprint()};
-    options.requests = static_cast<int>(prepared.requests.size());
-    options.choices_per_request = prepared.choices_per_request;
-    options.logprobs = parsed.options.params.logprobs;
-    options.include_usage = parsed.options.include_usage;
-    options.stop_token_ids = parsed.options.params.stop_token_ids;
-    auto call = std::make_shared<GenerationCall>(model, std::move(options), parsed.options.stream,
-                                                 responder, metrics_, "completions");
-    call->Run(std::move(prepared.requests));
+    StartGeneration(model, openai::PrepareCompletion(parsed, model.context()), parsed.options,
+                    openai::ApiKind::kCompletion, "cmpl-", "completions", responder);
   });
+}
+
+void OpenAiService::StartGeneration(ServedModel& model, openai::PreparedGeneration prepared,
+                                    const openai::GenerationOptions& request_options,
+                                    openai::ApiKind kind, std::string_view id_prefix,
+                                    const char* endpoint, Responder responder) {
+  openai::ResponseOptions options;
+  options.kind = kind;
+  options.header = {ids_.Next(id_prefix), NowSeconds(), model.id(), model.system_fingerprint()};
+  options.requests = static_cast<int>(prepared.requests.size());
+  options.choices_per_request = prepared.choices_per_request;
+  options.logprobs = request_options.params.logprobs;
+  options.include_usage = request_options.include_usage;
+  options.stop_token_ids = request_options.params.stop_token_ids;
+  auto call = std::make_shared<GenerationCall>(model, std::move(options), request_options.stream,
+                                               responder, metrics_, endpoint);
+  call->Run(std::move(prepared.requests));
 }
 
 void OpenAiService::Embeddings(const HttpRequest& request, Responder responder) {

@@ -12,6 +12,8 @@
 
 #include "kiln/server/api/api_metrics.h"
 #include "kiln/server/metrics.h"
+#include "kiln/server/openai/request_preparation.h"
+#include "kiln/server/openai/requests.h"
 #include "kiln/server/openai/response_json.h"
 #include "kiln/server/router.h"
 
@@ -40,6 +42,11 @@ class OpenAiService {
   void ChatCompletions(const HttpRequest& request, Responder responder);
   void Completions(const HttpRequest& request, Responder responder);
   void Embeddings(const HttpRequest& request, Responder responder);
+  // Shared tail of the two generation routes: response options from the parsed request, then the
+  // engine requests submitted through a GenerationCall that answers `responder`.
+  void StartGeneration(ServedModel& model, openai::PreparedGeneration prepared,
+                       const openai::GenerationOptions& request_options, openai::ApiKind kind,
+                       std::string_view id_prefix, const char* endpoint, Responder responder);
   void ListModels(const HttpRequest& request, Responder responder) const;
   void GetModel(const HttpRequest& request, Responder responder) const;
   void Tokenize(const HttpRequest& request, Responder responder) const;
