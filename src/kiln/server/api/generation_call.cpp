@@ -69,7 +69,7 @@ void GenerationCall::Run(std::vector<engine::Request> requests) {
       started_response_ = true;
       stream_.Write(encoder_->Start() + pending_);
       pending_.clear();
-      if (finished_) stream_.Close();
+      if (finished_ && !awaiting_settle_) stream_.Close();
     }
     stream.OnClientGone(cancel);
   } else {
@@ -82,11 +82,30 @@ void GenerationCall::OnEvent(int request_index, engine::Event&& event) {
   if (failed_) return;
   if (!first_token_seen_ && event.time_to_first_token) {
     first_token_seen_ = true;
-    metrics_.FirstToken(model_.id(),
-                        std::chrono::duration<double>(*event.time_to_first_token).count());
+    ttft_s_ = std::chrono::duration<double>(*event.time_to_first_token).count();
+    metrics_.FirstToken(model_.id(), ttft_s_);
+  }
+  if (event.finished && event.finish_reason != engine::FinishReason::kStop &&
+      static_cast<int>(event.finish_reason) > static_cast<int>(finish_reason_)) {
+    finish_reason_ = event.finish_reason;
   }
   if (streaming_) {
     std::string frames = encoder_->Add(request_index, event);
+    if (grant_ && encoder_->done() && !finished_) {
+      // The last frames (finish_reason, usage, [DONE]) go out only once the ledger has the record.
+      Finish(encoder_->usage());
+      awaiting_settle_ = true;
+      SettleThen(encoder_->usage(), [this, frames = std::move(frames)] {
+        awaiting_settle_ = false;
+        if (started_response_) {
+          stream_.Write(frames);
+          stream_.Close();
+        } else {
+          pending_ += frames;
+        }
+      });
+      return;
+    }
     if (started_response_) {
       if (!frames.empty()) stream_.Write(frames);
     } else {
@@ -99,6 +118,19 @@ void GenerationCall::OnEvent(int request_index, engine::Event&& event) {
     return;
   }
   if (collector_->Add(request_index, event) && !finished_) {
+    if (grant_) {
+      std::optional<std::string> error = collector_->error();
+      std::string body = error ? std::string() : Dump(collector_->Build());
+      Finish(collector_->usage());
+      SettleThen(collector_->usage(), [this, error = std::move(error), body = std::move(body)] {
+        if (error) {
+          responder_.SendError(500, *error);
+        } else {
+          responder_.SendJson(200, body);
+        }
+      });
+      return;
+    }
     if (collector_->error()) {
       responder_.SendError(500, *collector_->error());
     } else {
@@ -111,6 +143,48 @@ void GenerationCall::OnEvent(int request_index, engine::Event&& event) {
 void GenerationCall::Finish(const engine::Usage& usage) {
   finished_ = true;
   metrics_.RequestFinished(model_.id(), endpoint_, usage, SecondsSince(started_));
+}
+
+void GenerationCall::SetAccessGrant(std::unique_ptr<AccessGrant> grant, SettleWorker& worker) {
+  grant_ = std::move(grant);
+  settle_worker_ = &worker;
+}
+
+UsageReport GenerationCall::Report(const engine::Usage& usage) const {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  UsageReport report;
+  report.request_id = options_.header.id;
+  report.model = model_.id();
+  report.prompt_tokens = usage.prompt_tokens;
+  report.cached_tokens = usage.cached_prompt_tokens;
+  report.completion_tokens = usage.completion_tokens;
+  report.ttft_ms = static_cast<std::int64_t>(ttft_s_ * 1000);
+  report.latency_ms = static_cast<std::int64_t>(SecondsSince(started_) * 1000);
+  report.finish_reason = engine::FinishReasonName(finish_reason_);
+  report.status = finish_reason_ == engine::FinishReason::kCancelled ? "cancelled"
+                  : finish_reason_ == engine::FinishReason::kError   ? "error"
+                                                                     : "ok";
+  report.started_ms = duration_cast<milliseconds>(started_wall_.time_since_epoch()).count();
+  report.finished_ms =
+      duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return report;
+}
+
+void GenerationCall::SettleThen(const engine::Usage& usage, std::function<void()> deliver) {
+  settle_worker_->Post(
+      [self = shared_from_this(), report = Report(usage), deliver = std::move(deliver)] {
+        try {
+          self->grant_->Settle(report);
+        } catch (const std::exception& e) {
+          // Availability over strict billing: the client still gets its answer; the operator sees
+          // every lost record in the log.
+          log::Error("usage record not stored",
+                     {{"request_id", report.request_id}, {"error", e.what()}});
+        }
+        std::lock_guard lock(self->mutex_);
+        deliver();
+      });
 }
 
 void GenerationCall::CancelEngineRequests() {
