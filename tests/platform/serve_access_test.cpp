@@ -297,6 +297,50 @@ TEST_P(ServeAccessTest, ClientThatDisconnectsMidStreamIsBilledForWhatWasGenerate
   EXPECT_LT(records[0].completion_tokens, 400);
 }
 
+TEST_P(ServeAccessTest, EmbeddingsAreBilledBeforeTheyAreAnswered) {
+  AddTenant("acme");
+  const IssuedApiKey key = AddKey("acme");
+  StartServer();
+  const TestResponse r = Post(
+      "/v1/embeddings", {{"model", "kiln-demo"}, {"input", {"one two", "three"}}}, Bearer(key));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::vector<UsageRecord> records = store_->ListUsage({});
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].prompt_tokens,
+            Json::parse(r.body)["usage"]["prompt_tokens"].get<std::int64_t>());
+  EXPECT_GT(records[0].prompt_tokens, 0);
+  EXPECT_EQ(records[0].completion_tokens, 0);
+  EXPECT_EQ(records[0].key_id, key.record.key_id);
+}
+
+TEST_P(ServeAccessTest, ConcurrencyCapAnswers429UntilTheRunningRequestEnds) {
+  Tenant tenant = AddTenant("acme");
+  tenant.max_concurrent_requests = 1;
+  store_->UpdateTenant(tenant);
+  const IssuedApiKey key = AddKey("acme");
+  StartServer();
+  TestClient running = server_->Connect();
+  const Json body = {{"model", "kiln-demo"},
+                     {"prompt", "on and on"},
+                     {"max_tokens", 400},
+                     {"ignore_eos", true},
+                     {"stream", true}};
+  running.SendRequest("POST", "/v1/completions",
+                      {{"Content-Type", "application/json"}, {"Authorization", Bearer(key)}},
+                      body.dump());
+  ASSERT_EQ(running.ReadHeader().status, 200);
+  const TestResponse refused = Complete(Bearer(key));
+  ExpectError(refused, 429, "rate_limit_error", "concurrency");
+  EXPECT_TRUE(refused.HasHeader("Retry-After"));
+  running.Close();
+  // The slot is released once the cancelled request is settled in the ledger.
+  for (int i = 0; i < 200 && store_->ListUsage({}).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(store_->ListUsage({}).size(), 1u);
+  EXPECT_EQ(Complete(Bearer(key)).status, 200);
+}
+
 TEST_P(ServeAccessTest, OpenModeNeedsNoKeyAndStillBills) {
   StartServer(/*open=*/true);
   const TestResponse r = Complete(std::nullopt);

@@ -194,11 +194,17 @@ void GenerationCall::CancelEngineRequests() {
 
 EmbeddingCall::EmbeddingCall(ServedModel& model, bool base64, Responder responder,
                              ApiMetrics& metrics)
-    : model_(model), base64_(base64), responder_(std::move(responder)), metrics_(metrics) {}
+    : model_(model),
+      base64_(base64),
+      responder_(std::move(responder)),
+      metrics_(metrics),
+      id_(fmt::format("embd-{:x}-{:x}", reinterpret_cast<std::uintptr_t>(this),
+                      started_wall_.time_since_epoch().count())) {}
 
 void EmbeddingCall::Run(std::vector<engine::Request> requests) {
   static constexpr std::string_view kEndpoint = "embeddings";
-  const std::string base = fmt::format("embd-{:x}", reinterpret_cast<std::uintptr_t>(this));
+  // Unique among live calls; the ledger's request id (the engine's ids add "-<input>").
+  const std::string base = id_;
   embeddings_.resize(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
     requests[i].request_id = fmt::format("{}-{}", base, i);
@@ -243,13 +249,49 @@ void EmbeddingCall::OnEvent(int index, engine::Event&& event) {
   if (++done_ < static_cast<int>(embeddings_.size())) return;
   engine::Usage usage;
   usage.prompt_tokens = prompt_tokens_;
-  if (error_) {
-    responder_.SendError(500, *error_);
-  } else {
-    responder_.SendJson(
-        200, Dump(openai::EmbeddingResponse(model_.id(), embeddings_, base64_, prompt_tokens_)));
-  }
   metrics_.RequestFinished(model_.id(), "embeddings", usage, SecondsSince(started_));
+  std::optional<std::string> error = error_;
+  std::string body =
+      error ? std::string()
+            : Dump(openai::EmbeddingResponse(model_.id(), embeddings_, base64_, prompt_tokens_));
+  auto send = [responder = responder_, error = std::move(error), body = std::move(body)]() mutable {
+    if (error) {
+      responder.SendError(500, *error);
+    } else {
+      responder.SendJson(200, std::move(body));
+    }
+  };
+  if (!grant_) {
+    send();
+    return;
+  }
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  UsageReport report;
+  report.request_id = id_;
+  report.model = model_.id();
+  report.prompt_tokens = prompt_tokens_;
+  report.latency_ms = static_cast<std::int64_t>(SecondsSince(started_) * 1000);
+  report.status = error_ ? "error" : "ok";
+  report.finish_reason = error_ ? "error" : "stop";
+  report.started_ms = duration_cast<milliseconds>(started_wall_.time_since_epoch()).count();
+  report.finished_ms =
+      duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  settle_worker_->Post(
+      [self = shared_from_this(), report = std::move(report), send = std::move(send)]() mutable {
+        try {
+          self->grant_->Settle(report);
+        } catch (const std::exception& e) {
+          log::Error("usage record not stored",
+                     {{"request_id", report.request_id}, {"error", e.what()}});
+        }
+        send();
+      });
+}
+
+void EmbeddingCall::SetAccessGrant(std::unique_ptr<AccessGrant> grant, SettleWorker& worker) {
+  grant_ = std::move(grant);
+  settle_worker_ = &worker;
 }
 
 void EmbeddingCall::CancelEngineRequests() {

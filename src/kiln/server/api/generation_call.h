@@ -77,6 +77,8 @@ class EmbeddingCall : public std::enable_shared_from_this<EmbeddingCall> {
  public:
   EmbeddingCall(ServedModel& model, bool base64, Responder responder, ApiMetrics& metrics);
   void Run(std::vector<engine::Request> requests);
+  // As GenerationCall::SetAccessGrant: the response goes out once the ledger has the record.
+  void SetAccessGrant(std::unique_ptr<AccessGrant> grant, SettleWorker& worker);
 
  private:
   void OnEvent(int index, engine::Event&& event);
@@ -87,7 +89,11 @@ class EmbeddingCall : public std::enable_shared_from_this<EmbeddingCall> {
   Responder responder_;
   ApiMetrics& metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  std::string id_;
   std::vector<std::string> engine_ids_;
+  std::unique_ptr<AccessGrant> grant_;
+  SettleWorker* settle_worker_ = nullptr;
 
   std::mutex mutex_;
   std::vector<std::vector<float>> embeddings_;

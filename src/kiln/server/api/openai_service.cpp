@@ -182,11 +182,19 @@ void OpenAiService::Embeddings(const HttpRequest& request, Responder responder) 
     std::unique_ptr<Caller> caller = Authenticate(request);
     const openai::EmbeddingRequest parsed = openai::ParseEmbeddingRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
-    // Embeddings are admitted under the caller's limits; the ledger bills generation only.
-    std::unique_ptr<AccessGrant> grant;
-    if (caller) grant = caller->Admit(model.id(), 0);
     std::vector<engine::Request> requests = openai::PrepareEmbedding(parsed, model.context());
+    std::unique_ptr<AccessGrant> grant;
+    if (caller) {
+      std::int64_t estimated = 0;
+      for (engine::Request& r : requests) {
+        estimated += static_cast<std::int64_t>(r.prompt.size());
+        r.tenant = caller->tenant();
+        r.priority = caller->priority();
+      }
+      grant = caller->Admit(model.id(), estimated);
+    }
     auto call = std::make_shared<EmbeddingCall>(model, parsed.base64, responder, metrics_);
+    if (grant) call->SetAccessGrant(std::move(grant), *settle_worker_);
     call->Run(std::move(requests));
   });
 }
