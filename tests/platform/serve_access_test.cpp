@@ -341,6 +341,29 @@ TEST_P(ServeAccessTest, ConcurrencyCapAnswers429UntilTheRunningRequestEnds) {
   EXPECT_EQ(Complete(Bearer(key)).status, 200);
 }
 
+TEST_P(ServeAccessTest, SpentDailyBudgetAnswers429) {
+  Tenant tenant = AddTenant("acme");
+  tenant.daily_token_budget = 20;
+  store_->UpdateTenant(tenant);
+  const IssuedApiKey key = AddKey("acme");
+  StartServer();
+  const Json body = {
+      {"model", "kiln-demo"}, {"prompt", "the ledger"}, {"max_tokens", 8}, {"ignore_eos", true}};
+  const TestResponse first = Post("/v1/completions", body, Bearer(key));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::int64_t used = Json::parse(first.body)["usage"]["total_tokens"].get<std::int64_t>();
+  // What the first used plus what the second may use exceeds the budget: refused.
+  ASSERT_GT(2 * used, 20);
+  const TestResponse refused = Post("/v1/completions", body, Bearer(key));
+  ExpectError(refused, 429, "rate_limit_error", "daily_budget");
+  EXPECT_TRUE(refused.HasHeader("Retry-After"));
+  EXPECT_NE(Json::parse(refused.body)["error"]["message"].get<std::string>().find(
+                std::to_string(used) + " used"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(store_->ListUsage({}).size(), 1u);
+}
+
 TEST_P(ServeAccessTest, OpenModeNeedsNoKeyAndStillBills) {
   StartServer(/*open=*/true);
   const TestResponse r = Complete(std::nullopt);
