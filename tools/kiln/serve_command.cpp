@@ -1,10 +1,14 @@
 // kiln serve [MODEL.gguf ...]: serves models over the OpenAI-compatible HTTP API until SIGINT or
-// SIGTERM, then shuts down gracefully and exits 0. With no model it serves kiln-demo.
+// SIGTERM, then shuts down gracefully and exits 0. With no model it serves kiln-demo. With a
+// database (--db, $KILN_DB, or kiln.db in the data directory when it exists) holding API keys,
+// every /v1 route needs one and every generation request is billed in its ledger.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,11 +17,14 @@
 #include "kiln/base/error.h"
 #include "kiln/base/log.h"
 #include "kiln/model/demo_model.h"
+#include "kiln/platform/access_control.h"
+#include "kiln/platform/clock.h"
 #include "kiln/server/api/openai_service.h"
 #include "kiln/server/api/served_model.h"
 #include "kiln/server/http_server.h"
 #include "kiln/server/metrics.h"
 #include "model_path.h"
+#include "platform_flags.h"
 
 namespace kiln::cli {
 namespace {
@@ -33,7 +40,26 @@ struct ServeOptions {
   int kv_memory_mib = 0;
   std::string data_dir;
   double shutdown_grace_s = 10.0;
+  DatabaseFlag db;
+  bool insecure_no_auth = false;
 };
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code error;
+  const auto address = boost::asio::ip::make_address(host, error);
+  return !error && address.is_loopback();
+}
+
+// The store serve bills to: --db / $KILN_DB, else the default kiln.db when it exists (so keys
+// made with `kiln key create` are enforced), else none.
+std::unique_ptr<platform::Store> OpenServeStore(const DatabaseFlag& db,
+                                                const std::string& data_dir) {
+  if (!db.url.empty()) return db.Open();
+  const std::string path = (data_dir.empty() ? DataDirectory() : data_dir) + "/kiln.db";
+  if (std::filesystem::exists(path)) return platform::Store::Open("sqlite:" + path);
+  return nullptr;
+}
 
 void Serve(const ServeOptions& o) {
   if (o.port < 0 || o.port > 65535) Fail("--port must be in 0..65535, got {}", o.port);
@@ -43,6 +69,25 @@ void Serve(const ServeOptions& o) {
   if (o.aliases.size() > models.size()) {
     Fail("{} --alias given for {} model(s): give at most one alias per model, in order",
          o.aliases.size(), models.size());
+  }
+
+  // The database first: a refusal to serve should not wait for the models to load.
+  std::unique_ptr<platform::Store> store = OpenServeStore(o.db, o.data_dir);
+  const bool open = store == nullptr || store->ListKeys().empty();
+  if (open && !IsLoopback(o.host) && !o.insecure_no_auth) {
+    Fail(
+        "no API keys{}: refusing to serve {} without authentication; create a key with `kiln "
+        "key create`, listen on 127.0.0.1, or pass --insecure-no-auth",
+        store ? fmt::format(" in {}", store->url()) : std::string(" (no database)"), o.host);
+  }
+  platform::SystemClock clock;
+  std::unique_ptr<platform::PlatformAccessControl> access;
+  if (store) access = std::make_unique<platform::PlatformAccessControl>(*store, clock, open);
+  if (open) {
+    log::Warn("no API keys: serving without authentication",
+              {{"database", store ? store->url() : std::string("none (no ledger)")}});
+  } else {
+    log::Info("API keys required", {{"database", store->url()}});
   }
 
   engine::EngineOptions engine_options;
@@ -67,6 +112,7 @@ void Serve(const ServeOptions& o) {
 
   server::MetricsRegistry metrics;
   server::api::OpenAiService service(pointers, metrics);
+  service.SetAccessControl(access.get());
   server::Router router;
   service.AddRoutes(router);
   server::HttpServerOptions http;
@@ -115,6 +161,9 @@ void RegisterServeCommand(CLI::App& app) {
       ->add_option("--shutdown-grace", options->shutdown_grace_s,
                    "Seconds in-flight requests get to finish on SIGTERM/SIGINT")
       ->capture_default_str();
+  AddDatabaseFlag(*serve, options->db);
+  serve->add_flag("--insecure-no-auth", options->insecure_no_auth,
+                  "Allow serving a non-loopback address when the database has no API keys");
   serve->callback([options] { Serve(*options); });
 }
 

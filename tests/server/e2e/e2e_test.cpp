@@ -12,12 +12,19 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tools/kiln_process.h"
+
 namespace {
+
+using kiln::testing::RunKiln;
+using kiln::testing::RunResult;
 
 const std::string kE2eDir = KILN_E2E_DIR;
 
@@ -163,6 +170,41 @@ TEST(ServeE2e, ConcurrentStreamsAndCancellation) {
   EXPECT_EQ(result.status, 0) << result.output;
   std::cout << result.output;
   EXPECT_EQ(serve.Terminate(std::chrono::seconds(30)), 0);
+}
+
+// With an API key in the database: the client sees 401 and 429 as its own error types, and the
+// ledger holds exactly the requests that were answered.
+TEST(ServeE2e, OpenAiClientWithApiKeysAndARateLimit) {
+  RequireOpenAiPackage();
+  const std::string dir = ::testing::TempDir() + "/kiln-e2e-keys";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string db = "sqlite:" + dir + "/kiln.db";
+  ASSERT_EQ(RunKiln("tenants create acme --rpm 4 --db '" + db + "'").exit_code, 0);
+  const RunResult created = RunKiln("keys create --tenant acme --db '" + db + "'");
+  ASSERT_EQ(created.exit_code, 0);
+  std::smatch match;
+  const std::regex secret_pattern("(kiln-[A-Za-z0-9_-]+)");  // base64url
+  ASSERT_TRUE(std::regex_search(created.output, match, secret_pattern)) << "no secret printed";
+  const std::string secret = match[1];
+
+  ServeProcess serve({"serve", "--port", "0", "--data-dir", DataDir(), "--db", db, "--ctx-size",
+                      "512", "--threads", "2"});
+  ASSERT_GT(serve.port(), 0);
+  ::setenv("KILN_API_KEY", secret.c_str(), 1);
+  const NodeResult result = RunNodeTests("auth.test.mjs", serve.port(), "kiln-demo");
+  ::unsetenv("KILN_API_KEY");
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(serve.Terminate(std::chrono::seconds(30)), 0);
+
+  const RunResult usage = RunKiln("usage --format json --db '" + db + "'");
+  ASSERT_EQ(usage.exit_code, 0);
+  EXPECT_NE(usage.output.find("\"requests\": 4,"), std::string::npos) << usage.output;
+  // The server's log never carries the secret.
+  std::ifstream log(ServeProcess::LogPath());
+  const std::string logged((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(logged.find(secret), std::string::npos);
+  EXPECT_NE(logged.find("API keys required"), std::string::npos) << logged;
 }
 
 }  // namespace

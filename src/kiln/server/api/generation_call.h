@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "kiln/engine/engine.h"
+#include "kiln/server/api/access_control.h"
 #include "kiln/server/api/api_metrics.h"
+#include "kiln/server/api/settle_worker.h"
 #include "kiln/server/openai/response_collector.h"
 #include "kiln/server/openai/stream_encoder.h"
 #include "kiln/server/responder.h"
@@ -32,9 +34,16 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   // exception propagates before anything was sent, so the caller answers with the error.
   void Run(std::vector<engine::Request> requests);
 
+  // Bills the request: once the engine is done, `grant` is settled with the usage on `worker`
+  // before the final frames (streaming) or the response (not streaming) go out. Before Run.
+  void SetAccessGrant(std::unique_ptr<AccessGrant> grant, SettleWorker& worker);
+
  private:
   void OnEvent(int request_index, engine::Event&& event);
-  void Finish(const engine::Usage& usage);  // with mutex_ held
+  void Finish(const engine::Usage& usage);               // with mutex_ held
+  UsageReport Report(const engine::Usage& usage) const;  // with mutex_ held
+  // Settles the grant on the worker, then runs `deliver` (with mutex_ held). With mutex_ held.
+  void SettleThen(const engine::Usage& usage, std::function<void()> deliver);
   void CancelEngineRequests();
 
   ServedModel& model_;
@@ -44,7 +53,10 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   ApiMetrics& metrics_;
   const std::string endpoint_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
   std::vector<std::string> engine_ids_;
+  std::unique_ptr<AccessGrant> grant_;
+  SettleWorker* settle_worker_ = nullptr;
 
   std::mutex mutex_;
   std::optional<openai::StreamEncoder> encoder_;        // streaming
@@ -55,6 +67,9 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   bool failed_ = false;    // Run threw: ignore events
   bool finished_ = false;  // metrics recorded, response complete
   bool first_token_seen_ = false;
+  bool awaiting_settle_ = false;  // final frames wait for the ledger write
+  double ttft_s_ = 0;
+  engine::FinishReason finish_reason_ = engine::FinishReason::kStop;  // the worst seen
 };
 
 // Embeddings: one engine request per input, answered once all are done.
@@ -62,6 +77,8 @@ class EmbeddingCall : public std::enable_shared_from_this<EmbeddingCall> {
  public:
   EmbeddingCall(ServedModel& model, bool base64, Responder responder, ApiMetrics& metrics);
   void Run(std::vector<engine::Request> requests);
+  // As GenerationCall::SetAccessGrant: the response goes out once the ledger has the record.
+  void SetAccessGrant(std::unique_ptr<AccessGrant> grant, SettleWorker& worker);
 
  private:
   void OnEvent(int index, engine::Event&& event);
@@ -72,7 +89,11 @@ class EmbeddingCall : public std::enable_shared_from_this<EmbeddingCall> {
   Responder responder_;
   ApiMetrics& metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  std::string id_;
   std::vector<std::string> engine_ids_;
+  std::unique_ptr<AccessGrant> grant_;
+  SettleWorker* settle_worker_ = nullptr;
 
   std::mutex mutex_;
   std::vector<std::vector<float>> embeddings_;

@@ -39,6 +39,11 @@ template <typename Body>
 void Answer(Responder& responder, Body&& body) {
   try {
     body();
+  } catch (const AccessDenied& e) {
+    std::vector<HttpHeader> headers;
+    if (e.retry_after_s() > 0)
+      headers.push_back({"Retry-After", std::to_string(e.retry_after_s())});
+    responder.SendError(e.status(), e.what(), {}, std::nullopt, e.code(), std::move(headers));
   } catch (const ApiError& e) {
     SendApiError(responder, e);
   } catch (const engine::EngineStopped& e) {
@@ -55,6 +60,16 @@ void Answer(Responder& responder, Body&& body) {
 
 OpenAiService::OpenAiService(std::vector<ServedModel*> models, MetricsRegistry& metrics)
     : models_(std::move(models)), registry_(metrics), metrics_(metrics, models_) {}
+
+void OpenAiService::SetAccessControl(AccessControl* access) {
+  access_ = access;
+  if (access_ && !settle_worker_) settle_worker_ = std::make_unique<SettleWorker>();
+}
+
+std::unique_ptr<Caller> OpenAiService::Authenticate(const HttpRequest& request) const {
+  if (access_ == nullptr) return nullptr;
+  return access_->Authenticate(request.Header("Authorization"));
+}
 
 void OpenAiService::AddRoutes(Router& router) {
   router.Post("/v1/chat/completions",
@@ -110,27 +125,43 @@ ServedModel& OpenAiService::FindModelOrOnly(std::string_view name) const {
 void OpenAiService::ChatCompletions(const HttpRequest& request, Responder responder) {
   Answer(responder, [&] {
     CheckAccepting();
+    std::unique_ptr<Caller> caller = Authenticate(request);
     const openai::ChatCompletionRequest parsed = openai::ParseChatCompletionRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
     StartGeneration(model, openai::PrepareChatCompletion(parsed, model.context()), parsed.options,
-                    openai::ApiKind::kChat, "chatcmpl-", "chat_completions", responder);
+                    openai::ApiKind::kChat, "chatcmpl-", "chat_completions", caller.get(),
+                    responder);
   });
 }
 
 void OpenAiService::Completions(const HttpRequest& request, Responder responder) {
   Answer(responder, [&] {
     CheckAccepting();
+    std::unique_ptr<Caller> caller = Authenticate(request);
     const openai::CompletionRequest parsed = openai::ParseCompletionRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
     StartGeneration(model, openai::PrepareCompletion(parsed, model.context()), parsed.options,
-                    openai::ApiKind::kCompletion, "cmpl-", "completions", responder);
+                    openai::ApiKind::kCompletion, "cmpl-", "completions", caller.get(), responder);
   });
 }
 
 void OpenAiService::StartGeneration(ServedModel& model, openai::PreparedGeneration prepared,
                                     const openai::GenerationOptions& request_options,
                                     openai::ApiKind kind, std::string_view id_prefix,
-                                    const char* endpoint, Responder responder) {
+                                    const char* endpoint, Caller* caller, Responder responder) {
+  std::unique_ptr<AccessGrant> grant;
+  if (caller != nullptr) {
+    // The most the request can use: its prompts plus max_tokens for each choice (unset
+    // max_tokens counts 0 here; the ticket is settled with the real usage either way).
+    std::int64_t estimated = 0;
+    for (engine::Request& r : prepared.requests) {
+      estimated += static_cast<std::int64_t>(r.prompt.size()) +
+                   std::int64_t{r.params.n} * r.params.max_tokens.value_or(0);
+      r.tenant = caller->tenant();
+      r.priority = caller->priority();
+    }
+    grant = caller->Admit(model.id(), estimated);
+  }
   openai::ResponseOptions options;
   options.kind = kind;
   options.header = {ids_.Next(id_prefix), NowSeconds(), model.id(), model.system_fingerprint()};
@@ -141,30 +172,47 @@ void OpenAiService::StartGeneration(ServedModel& model, openai::PreparedGenerati
   options.stop_token_ids = request_options.params.stop_token_ids;
   auto call = std::make_shared<GenerationCall>(model, std::move(options), request_options.stream,
                                                responder, metrics_, endpoint);
+  if (grant) call->SetAccessGrant(std::move(grant), *settle_worker_);
   call->Run(std::move(prepared.requests));
 }
 
 void OpenAiService::Embeddings(const HttpRequest& request, Responder responder) {
   Answer(responder, [&] {
     CheckAccepting();
+    std::unique_ptr<Caller> caller = Authenticate(request);
     const openai::EmbeddingRequest parsed = openai::ParseEmbeddingRequest(request.body);
     ServedModel& model = FindModel(parsed.model);
     std::vector<engine::Request> requests = openai::PrepareEmbedding(parsed, model.context());
+    std::unique_ptr<AccessGrant> grant;
+    if (caller) {
+      std::int64_t estimated = 0;
+      for (engine::Request& r : requests) {
+        estimated += static_cast<std::int64_t>(r.prompt.size());
+        r.tenant = caller->tenant();
+        r.priority = caller->priority();
+      }
+      grant = caller->Admit(model.id(), estimated);
+    }
     auto call = std::make_shared<EmbeddingCall>(model, parsed.base64, responder, metrics_);
+    if (grant) call->SetAccessGrant(std::move(grant), *settle_worker_);
     call->Run(std::move(requests));
   });
 }
 
-void OpenAiService::ListModels(const HttpRequest&, Responder responder) const {
-  std::vector<openai::Json> list;
-  for (const ServedModel* model : models_) {
-    list.push_back(openai::ModelObject(model->id(), model->created()));
-  }
-  responder.SendJson(200, Dump(openai::ModelList(list)));
+void OpenAiService::ListModels(const HttpRequest& request, Responder responder) const {
+  Answer(responder, [&] {
+    Authenticate(request);
+    std::vector<openai::Json> list;
+    for (const ServedModel* model : models_) {
+      list.push_back(openai::ModelObject(model->id(), model->created()));
+    }
+    responder.SendJson(200, Dump(openai::ModelList(list)));
+  });
 }
 
 void OpenAiService::GetModel(const HttpRequest& request, Responder responder) const {
   Answer(responder, [&] {
+    Authenticate(request);
     const ServedModel& model = FindModel(request.PathParam("id").value_or(""));
     responder.SendJson(200, Dump(openai::ModelObject(model.id(), model.created())));
   });

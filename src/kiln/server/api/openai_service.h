@@ -6,11 +6,14 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kiln/server/api/access_control.h"
 #include "kiln/server/api/api_metrics.h"
+#include "kiln/server/api/settle_worker.h"
 #include "kiln/server/metrics.h"
 #include "kiln/server/openai/request_preparation.h"
 #include "kiln/server/openai/requests.h"
@@ -25,6 +28,11 @@ class OpenAiService {
  public:
   // The models and the registry must outlive the service.
   OpenAiService(std::vector<ServedModel*> models, MetricsRegistry& metrics);
+
+  // Every /v1 route then asks `access` who is calling (401/403/429 otherwise), and each generation
+  // request is billed through it before its response completes. Without it the API is open.
+  // `access` must outlive the service; call before AddRoutes.
+  void SetAccessControl(AccessControl* access);
 
   void AddRoutes(Router& router);
 
@@ -46,7 +54,8 @@ class OpenAiService {
   // engine requests submitted through a GenerationCall that answers `responder`.
   void StartGeneration(ServedModel& model, openai::PreparedGeneration prepared,
                        const openai::GenerationOptions& request_options, openai::ApiKind kind,
-                       std::string_view id_prefix, const char* endpoint, Responder responder);
+                       std::string_view id_prefix, const char* endpoint, Caller* caller,
+                       Responder responder);
   void ListModels(const HttpRequest& request, Responder responder) const;
   void GetModel(const HttpRequest& request, Responder responder) const;
   void Tokenize(const HttpRequest& request, Responder responder) const;
@@ -55,12 +64,16 @@ class OpenAiService {
   void Ready(const HttpRequest& request, Responder responder) const;
 
   void CheckAccepting() const;  // ApiError 503 while shutting down
+  // The caller, nullptr when the API is open; throws AccessDenied.
+  std::unique_ptr<Caller> Authenticate(const HttpRequest& request) const;
 
   std::vector<ServedModel*> models_;
   MetricsRegistry& registry_;
   ApiMetrics metrics_;
   openai::IdGenerator ids_;
   std::atomic<bool> accepting_{true};
+  AccessControl* access_ = nullptr;
+  std::unique_ptr<SettleWorker> settle_worker_;  // with access_
 };
 
 }  // namespace kiln::server::api
