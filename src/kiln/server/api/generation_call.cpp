@@ -33,30 +33,49 @@ GenerationCall::GenerationCall(ServedModel& model, openai::ResponseOptions optio
   }
 }
 
-void GenerationCall::Run(std::vector<engine::Request> requests) {
+namespace {
+
+// Submits every request under the id "<base>-<index>" (recorded in `ids` first, so that events and
+// cancellation can find them), routing each one's events to on_event(index, event). When a Submit
+// throws, the requests already submitted are cancelled, on_failure() runs and the error propagates.
+template <typename OnEvent, typename OnFailure>
+void SubmitAll(engine::Engine& engine, std::vector<engine::Request>& requests,
+               const std::string& base, std::vector<std::string>& ids, OnEvent on_event,
+               OnFailure on_failure) {
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    requests[i].request_id = fmt::format("{}-{}", options_.header.id, i);
-    engine_ids_.push_back(requests[i].request_id);
+    requests[i].request_id = fmt::format("{}-{}", base, i);
+    ids.push_back(requests[i].request_id);
   }
-  metrics_.RequestStarted(model_.id(), endpoint_);
-  std::shared_ptr<GenerationCall> self = shared_from_this();
   for (std::size_t i = 0; i < requests.size(); ++i) {
     try {
-      model_.engine().Submit(std::move(requests[i]),
-                             [self, index = static_cast<int>(i)](engine::Event&& event) {
-                               self->OnEvent(index, std::move(event));
-                             });
+      engine.Submit(std::move(requests[i]),
+                    [on_event, index = static_cast<int>(i)](engine::Event&& event) {
+                      on_event(index, std::move(event));
+                    });
     } catch (...) {
-      {
-        std::lock_guard lock(mutex_);
-        failed_ = true;
-        finished_ = true;
-      }
-      for (std::size_t k = 0; k < i; ++k) model_.engine().Cancel(engine_ids_[k]);
-      metrics_.RequestFinished(model_.id(), endpoint_, {}, SecondsSince(started_));
+      on_failure();
+      for (std::size_t k = 0; k < i; ++k) engine.Cancel(ids[k]);
       throw;
     }
   }
+}
+
+}  // namespace
+
+void GenerationCall::Run(std::vector<engine::Request> requests) {
+  metrics_.RequestStarted(model_.id(), endpoint_);
+  std::shared_ptr<GenerationCall> self = shared_from_this();
+  SubmitAll(
+      model_.engine(), requests, options_.header.id, engine_ids_,
+      [self](int index, engine::Event&& event) { self->OnEvent(index, std::move(event)); },
+      [&] {
+        {
+          std::lock_guard lock(mutex_);
+          failed_ = true;
+          finished_ = true;
+        }
+        metrics_.RequestFinished(model_.id(), endpoint_, {}, SecondsSince(started_));
+      });
   std::weak_ptr<GenerationCall> weak = self;
   auto cancel = [weak] {
     if (auto call = weak.lock()) call->CancelEngineRequests();
@@ -206,28 +225,18 @@ void EmbeddingCall::Run(std::vector<engine::Request> requests) {
   // Unique among live calls; the ledger's request id (the engine's ids add "-<input>").
   const std::string base = id_;
   embeddings_.resize(requests.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    requests[i].request_id = fmt::format("{}-{}", base, i);
-    engine_ids_.push_back(requests[i].request_id);
-  }
   metrics_.RequestStarted(model_.id(), kEndpoint);
   std::shared_ptr<EmbeddingCall> self = shared_from_this();
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    try {
-      model_.engine().Submit(std::move(requests[i]),
-                             [self, index = static_cast<int>(i)](engine::Event&& event) {
-                               self->OnEvent(index, std::move(event));
-                             });
-    } catch (...) {
-      {
-        std::lock_guard lock(mutex_);
-        failed_ = true;
-      }
-      for (std::size_t k = 0; k < i; ++k) model_.engine().Cancel(engine_ids_[k]);
-      metrics_.RequestFinished(model_.id(), kEndpoint, {}, SecondsSince(started_));
-      throw;
-    }
-  }
+  SubmitAll(
+      model_.engine(), requests, base, engine_ids_,
+      [self](int index, engine::Event&& event) { self->OnEvent(index, std::move(event)); },
+      [&] {
+        {
+          std::lock_guard lock(mutex_);
+          failed_ = true;
+        }
+        metrics_.RequestFinished(model_.id(), kEndpoint, {}, SecondsSince(started_));
+      });
   std::weak_ptr<EmbeddingCall> weak = self;
   responder_.OnClientGone([weak] {
     if (auto call = weak.lock()) call->CancelEngineRequests();
