@@ -3,6 +3,7 @@
 #include "kiln/model/model.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -115,7 +116,8 @@ TEST(ModelTest, SyntheticModelsMatchTheReferenceForward) {
     Model model(gguf::GgufFile::Parse(bytes, c.label));
     EXPECT_EQ(model.weights().tied_output, c.spec.tied_output);
     // The reference reads files; give it one.
-    const std::string path = ::testing::TempDir() + "synthetic.gguf";
+    const std::string path =
+        ::testing::TempDir() + "synthetic_" + std::to_string(::getpid()) + ".gguf";
     std::FILE* f = std::fopen(path.c_str(), "wb");
     ASSERT_NE(f, nullptr);
     std::fwrite(bytes.data(), 1, bytes.size(), f);

@@ -3,6 +3,7 @@
 #include "kiln/model/quantize_model.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -22,8 +23,11 @@ using gguf::TensorType;
 
 const std::string kF16Model = std::string(KILN_FIXTURES_DIR) + "/models/check-qwen3-f16.gguf";
 
+// Per process: CTest runs each test of this suite as its own process, in parallel, and every one
+// writes and removes the suite's files.
 std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "kiln_quantize_" + name + ".gguf";
+  return ::testing::TempDir() + "kiln_quantize_" + std::to_string(::getpid()) + "_" + name +
+         ".gguf";
 }
 
 // ||got - ref|| / ||ref|| over the logits of every position: the relative error that weight

@@ -2,6 +2,7 @@
 // oracle, log-probabilities against the oracle's, seed determinism, -n, and error exits.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -26,7 +27,8 @@ struct RunResult {
 };
 
 RunResult RunKiln(const std::string& args, const std::string& env = "") {
-  const std::string err_path = ::testing::TempDir() + "kiln_run_stderr.txt";
+  const std::string err_path =
+      ::testing::TempDir() + "kiln_run_stderr_" + std::to_string(::getpid()) + ".txt";
   const std::string command = env + std::string(KILN_BINARY) + " " + args + " 2>'" + err_path + "'";
   RunResult r;
   FILE* pipe = ::popen(command.c_str(), "r");
